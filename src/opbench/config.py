@@ -1,0 +1,166 @@
+"""Validate a workflow config before any job runs, with one clear line per mistake.
+
+The JSON Schema in ``workflow/schemas/config.schema.yaml`` is the single description of the
+config. ``validate_config`` checks it (turning jsonschema's multi-line reports into one line that
+names the key and what is allowed), fills the schema's defaults, then checks what a schema cannot:
+that every resolution restricts the fine grid exactly, that the training resolution is on the
+ladder, and that run selections name existing entries.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from jsonschema.exceptions import ValidationError, best_match
+
+from opbench.solvers import get_pde
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A config mistake, described in one line that names the key."""
+
+
+def load_schema(path: str | Path | None = None) -> dict[str, Any]:
+    with open(path or SCHEMA_PATH, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _where(path: Iterator[Any] | Any) -> str:
+    parts = [str(p) for p in path]
+    return ".".join(parts) if parts else "(top level)"
+
+
+def _allowed(schema: Mapping[str, Any]) -> str:
+    """A short text of what a schema node accepts."""
+    if "enum" in schema:
+        return "one of " + ", ".join(map(str, schema["enum"]))
+    if "const" in schema:
+        return repr(schema["const"])
+    bounds = []
+    for key, sym in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")):
+        if key in schema:
+            bounds.append(f"{sym} {schema[key]}")
+    kind = schema.get("type")
+    text = f"{kind}" if isinstance(kind, str) else ""
+    return (text + " " + " and ".join(bounds)).strip() or "see workflow/schemas/config.schema.yaml"
+
+
+def format_error(err: ValidationError) -> str:
+    """One line naming the offending key, the bad value and what is allowed."""
+    where = _where(err.absolute_path)
+    v = err.validator
+    if v == "additionalProperties":
+        known = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(known)) if isinstance(err.instance, dict) else []
+        names = ", ".join(repr(x) for x in extra) or "?"
+        allowed = ", ".join(known) if known else "none"
+        return f"unknown key {names} in {where} (allowed keys: {allowed})"
+    if v == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else err.message
+        return f"missing key {missing!r} in {where}"
+    if v == "propertyNames":
+        return f"{where}: name {err.instance!r} is not allowed (names must match {err.validator_value.get('pattern')})"
+    if v in ("enum", "const"):
+        return f"{where}: {err.instance!r} is not allowed (allowed: {_allowed(err.schema)})"
+    if v == "type":
+        got = type(err.instance).__name__
+        return f"{where}: expected {err.validator_value}, got {got} {err.instance!r}"
+    if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        return f"{where}: {err.instance!r} is out of range (allowed: {_allowed(err.schema)})"
+    if v in ("minItems", "maxItems", "uniqueItems", "minProperties"):
+        return f"{where}: {err.message}"
+    return f"{where}: {err.message.splitlines()[0]}"
+
+
+def _with_defaults(validator_cls: type) -> type:
+    """A validator class that also fills ``default`` values of missing object properties."""
+    check_properties = validator_cls.VALIDATORS["properties"]
+
+    def properties(validator, props, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in props.items():
+                if isinstance(sub, dict) and "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from check_properties(validator, props, instance, schema)
+
+    return jsonschema.validators.extend(validator_cls, {"properties": properties})
+
+
+_DefaultingValidator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Return a validated copy of ``config`` with defaults filled; raise ``ConfigError`` otherwise."""
+    schema = schema if schema is not None else load_schema()
+    cfg = copy.deepcopy(dict(config))
+    strict = jsonschema.Draft202012Validator(schema)
+    err = best_match(strict.iter_errors(cfg))
+    if err is not None:
+        raise ConfigError(format_error(err))
+    _DefaultingValidator(schema).validate(cfg)
+    _check_semantics(cfg)
+    return cfg
+
+
+def _check_semantics(cfg: dict[str, Any]) -> None:
+    for name, pde in cfg["pdes"].items():
+        grid = get_pde(pde["type"]).grid
+        fine = pde["fine_res"]
+        allowed = [r for r in range(2, fine + 1) if grid.can_restrict(fine, r)]
+        for res in pde["ladder"]:
+            if not grid.can_restrict(fine, res):
+                rule = "divisors" if grid.kind == "periodic" else "values with (res - 1) dividing (fine_res - 1)"
+                shown = ", ".join(map(str, allowed[-8:]))
+                raise ConfigError(
+                    f"pdes.{name}.ladder: resolution {res} does not restrict fine_res {fine} exactly "
+                    f"(allowed: {rule} of it, e.g. {shown})"
+                )
+        if pde["train_res"] not in pde["ladder"]:
+            raise ConfigError(
+                f"pdes.{name}.train_res: {pde['train_res']} is not on the ladder "
+                f"(allowed: {', '.join(map(str, sorted(pde['ladder'])))})"
+            )
+    run = cfg.get("run", {})
+    for section in ("pdes", "models"):
+        for item in run.get(section, []):
+            if item not in cfg[section]:
+                raise ConfigError(
+                    f"run.{section}: {item!r} is not defined (allowed: {', '.join(sorted(cfg[section]))})"
+                )
+    for mname, model in cfg["models"].items():
+        patch = model.get("patch", 1) if model["type"] == "transformer" else 1
+        if patch > 1:
+            for pname in run_pdes(cfg):
+                bad = [r for r in cfg["pdes"][pname]["ladder"] if r % patch]
+                if bad:
+                    raise ConfigError(
+                        f"models.{mname}.patch: {patch} does not divide resolutions {bad} of pdes.{pname}.ladder "
+                        f"(allowed: a patch size dividing every ladder resolution)"
+                    )
+
+
+def run_pdes(cfg: Mapping[str, Any]) -> list[str]:
+    """PDE names the default target runs, in config order."""
+    chosen = cfg.get("run", {}).get("pdes")
+    return list(chosen) if chosen else list(cfg["pdes"])
+
+
+def run_models(cfg: Mapping[str, Any]) -> list[str]:
+    """Model names the default target runs, in config order."""
+    chosen = cfg.get("run", {}).get("models")
+    return list(chosen) if chosen else list(cfg["models"])
+
+
+def config_hash(cfg: Mapping[str, Any]) -> str:
+    """A short, order-independent hash of a config (for provenance in files and the report)."""
+    text = json.dumps(cfg, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

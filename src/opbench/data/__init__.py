@@ -1,0 +1,1 @@
+"""Data stage: parallel generation of solver data and its NetCDF files (xarray, netcdf4 engine)."""

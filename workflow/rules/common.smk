@@ -1,0 +1,51 @@
+# Helpers shared by the rules: config validation, target lists, input functions.
+
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+from opbench.config import ConfigError, run_models, run_pdes, validate_config
+
+SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+
+# One clear line per config mistake, before any job is planned; then Snakemake's own
+# validate() fills the schema's defaults into the live config object.
+try:
+    _checked = validate_config(config, schema=__import__("yaml").safe_load(open(SCHEMA)))
+except ConfigError as _err:
+    sys.stderr.write(f"opbench config error: {_err}\n")
+    sys.exit(1)
+validate(config, schema=str(SCHEMA))
+config.clear()
+config.update(_checked)
+
+
+wildcard_constraints:
+    pde="[a-z][a-z0-9_]*",
+    model="[a-z][a-z0-9_]*",
+    split="train|val|test",
+    res=r"\d+",
+    seed=r"\d+",
+
+
+SPLITS = ["train", "val", "test"]
+PDES = run_pdes(config)
+MODELS = run_models(config)
+SEEDS = config["training"]["seeds"]
+
+
+def pde_cfg(pde):
+    return config["pdes"][pde]
+
+
+def data_file(pde, split, res):
+    return f"results/data/{pde}/{split}_s{res}.nc"
+
+
+def data_targets():
+    return [data_file(p, s, r) for p in PDES for s in SPLITS for r in pde_cfg(p)["ladder"]]
+
+
+def all_targets():
+    return data_targets()
