@@ -19,6 +19,9 @@ if not workflow.overwrite_configfiles:
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/infer.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

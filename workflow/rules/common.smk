@@ -48,4 +48,33 @@ def data_targets():
 
 
 def all_targets():
-    return data_targets()
+    return ["results/report/index.html", "results/report/metrics.csv"]
+
+
+def run_dir(pde, model, seed):
+    return f"results/runs/{pde}/{model}/seed{seed}"
+
+
+def run_keys():
+    return [(p, m, s) for p in PDES for m in MODELS for s in SEEDS]
+
+
+def train_inputs(wildcards):
+    res = pde_cfg(wildcards.pde)["train_res"]
+    return {
+        "train": data_file(wildcards.pde, "train", res),
+        "val": data_file(wildcards.pde, "val", res),
+    }
+
+
+def test_inputs(wildcards):
+    return [data_file(wildcards.pde, "test", r) for r in sorted(pde_cfg(wildcards.pde)["ladder"])]
+
+
+def run_outputs(name):
+    return [f"{run_dir(p, m, s)}/{name}" for p, m, s in run_keys()]
+
+
+def report_figures():
+    kinds = ["error_vs_resolution", "examples", "training_curves"]
+    return [f"results/report/figures/{k}_{p}.png" for p in PDES for k in kinds]

@@ -23,7 +23,7 @@ def _make_generate_rule(pde):
         log:
             f"logs/generate/{pde}_{{split}}.log",
         benchmark:
-            f"benchmarks/generate/{pde}_{{split}}.tsv"
+            f"results/benchmarks/generate/{pde}_{{split}}.tsv"
         script:
             "../scripts/generate_data.py"
 

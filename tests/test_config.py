@@ -1,0 +1,115 @@
+"""Config validation: every mistake is one line naming the key and what is allowed."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from opbench.config import ConfigError, config_hash, load_schema, validate_config
+from opbench.solvers import pde_types
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name: str) -> dict:
+    return yaml.safe_load((ROOT / name).read_text())
+
+
+@pytest.fixture(scope="module")
+def base() -> dict:
+    return _load("configs/smoke.yaml")
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "configs/smoke.yaml", "configs/paper.yaml"])
+def test_shipped_configs_validate(name: str) -> None:
+    if not (ROOT / name).exists():
+        pytest.skip(f"{name} not present")
+    cfg = validate_config(_load(name))
+    assert cfg["data"]["chunk_size"] >= 1  # defaults filled
+
+
+def test_defaults_are_filled(base: dict) -> None:
+    cfg = copy.deepcopy(base)
+    del cfg["training"]["lr"]
+    del cfg["data"]
+    out = validate_config(cfg)
+    assert out["training"]["lr"] == 1e-3
+    assert out["data"]["scheduler"] == "threads"
+    assert "lr" not in cfg["training"]  # the input is not mutated
+
+
+def _mutate(cfg: dict, path: list, value=None, delete: bool = False) -> dict:
+    cfg = copy.deepcopy(cfg)
+    node = cfg
+    for key in path[:-1]:
+        node = node[key]
+    if delete:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return cfg
+
+
+CASES = [
+    (["colour"], "blue", False, ["unknown key 'colour'", "(top level)", "allowed keys"]),
+    (["pdes", "burgers", "params", "mu"], 0.1, False, ["unknown key 'mu'", "pdes.burgers.params", "nu"]),
+    (["pdes", "burgers", "params", "nu"], "abc", False, ["pdes.burgers.params.nu", "expected number"]),
+    (["pdes", "burgers", "params", "nu"], -0.1, False, ["pdes.burgers.params.nu", "out of range", "> 0"]),
+    (["pdes", "heat", "fine_res"], 4, False, ["pdes.heat.fine_res", ">= 8"]),
+    (["pdes", "heat", "ladder"], [16, 24, 64], False, ["pdes.heat.ladder", "24", "fine_res 128"]),
+    (["pdes", "heat", "train_res"], 128, False, ["pdes.heat.train_res", "not on the ladder", "16, 32, 64"]),
+    (["pdes", "heat", "type"], "wave", False, ["pdes.heat.type", "'wave'", "heat", "burgers"]),
+    (["models", "fno", "type"], "gpt", False, ["models.fno.type", "'gpt'", "fno", "transformer"]),
+    (["models", "fno", "modes"], None, True, ["missing key 'modes'", "models.fno"]),
+    (["training", "epochs"], 0, False, ["training.epochs", ">= 1"]),
+    (["training", "seeds"], [], False, ["training.seeds"]),
+    (["data", "dtype"], "float16", False, ["data.dtype", "float32", "float64"]),
+    (["run"], {"models": ["bert"]}, False, ["run.models", "'bert'", "fno"]),
+    (["pdes", "Bad-Name"], {}, False, ["pdes", "'Bad-Name'", "must match"]),
+    (["models", "transformer", "patch"], 3, False, ["models.transformer.patch", "3", "ladder"]),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "delete", "expected"), CASES, ids=[".".join(c[0]) for c in CASES])
+def test_bad_config_gives_one_clear_line(base: dict, path, value, delete, expected) -> None:
+    with pytest.raises(ConfigError) as info:
+        validate_config(_mutate(base, path, value, delete))
+    message = str(info.value)
+    assert "\n" not in message
+    for fragment in expected:
+        assert fragment in message, (fragment, message)
+
+
+def test_schema_types_match_registries() -> None:
+    from opbench.models import model_names
+
+    defs = load_schema()["$defs"]
+    assert sorted(defs["pde"]["properties"]["type"]["enum"]) == pde_types()
+    assert sorted(defs["model"]["properties"]["type"]["enum"]) == sorted(model_names())
+
+
+def test_config_hash_ignores_key_order(base: dict) -> None:
+    reordered = dict(reversed(list(base.items())))
+    assert config_hash(base) == config_hash(reordered)
+    assert config_hash(base) != config_hash(_mutate(base, ["seed"], 99))
+
+
+def test_snakemake_refuses_bad_config_before_any_job(tmp_path: Path, base: dict) -> None:
+    bad = _mutate(base, ["pdes", "burgers", "params", "nu"], -1.0)
+    cfg_file = tmp_path / "bad.yaml"
+    cfg_file.write_text(yaml.safe_dump(bad))
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(cfg_file), "--cores", "1"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode != 0
+    lines = [ln for ln in proc.stderr.splitlines() if "opbench config error" in ln]
+    assert len(lines) == 1 and "pdes.burgers.params.nu" in lines[0], proc.stderr
+    assert not (tmp_path / "results").exists()
+    assert not (tmp_path / "logs").exists()

@@ -1,0 +1,127 @@
+"""Data stage: determinism across workers/chunks/schedulers, atomic writes, checked reads."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from opbench.data import generate as gen
+from opbench.data.netcdf import DataFileError, read_pair, write_netcdf
+from opbench.solvers import SolverCheckError
+
+HEAT = {
+    "type": "heat",
+    "params": {"alpha": 0.01, "T": 0.5},
+    "grf": {"alpha": 2.0, "tau": 5.0, "sigma": 25.0},
+    "solver": {},
+    "fine_res": 256,
+    "ladder": [32, 64, 256],
+    "train_res": 64,
+    "samples": {"train": 23, "val": 4, "test": 4},
+}
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _generate(tmp: Path, tag: str, **kw) -> dict[int, Path]:
+    outputs = {r: tmp / f"{tag}_s{r}.nc" for r in HEAT["ladder"]}
+    gen.generate_dataset(pde_name="heat", cfg=HEAT, split="train", seed=7, outputs=outputs, progress=False, **kw)
+    return outputs
+
+
+def test_bytes_do_not_depend_on_workers_chunks_or_scheduler(tmp_path: Path) -> None:
+    runs = {
+        "w1c23": dict(workers=1, chunk_size=23),
+        "w2c4": dict(workers=2, chunk_size=4),
+        "w2c7p": dict(workers=2, chunk_size=7, scheduler="processes"),
+    }
+    digests = {tag: [_digest(p) for p in _generate(tmp_path, tag, **kw).values()] for tag, kw in runs.items()}
+    first = next(iter(digests.values()))
+    assert all(d == first for d in digests.values()), digests
+
+
+def test_coarse_files_are_exact_restrictions_with_cf_metadata(tmp_path: Path) -> None:
+    out = _generate(tmp_path, "r", workers=2, chunk_size=5)
+    fine = xr.open_dataset(out[256])
+    for res in (32, 64):
+        coarse = xr.open_dataset(out[res])
+        k = 256 // res
+        np.testing.assert_array_equal(coarse["u"].values, fine["u"].values[:, ::k])
+        np.testing.assert_array_equal(coarse["a"].values, fine["a"].values[:, ::k])
+        np.testing.assert_allclose(coarse["x"].values, np.arange(res) / res)
+        assert coarse["x"].attrs["units"] == "1" and coarse["x"].attrs["long_name"]
+        assert coarse.attrs["Conventions"].startswith("CF-")
+        assert coarse.attrs["restriction_stride"] == k
+        assert coarse.attrs["params_alpha"] == 0.01 and coarse.attrs["grf_tau"] == 5.0
+        assert coarse.attrs["check_max_rel_error"] < 1e-10
+        assert coarse["u"].encoding.get("zlib") is True
+    assert fine.sizes == {"sample": 23, "x": 256}
+
+
+def test_failed_self_check_writes_nothing(tmp_path: Path, monkeypatch) -> None:
+    from opbench.solvers import get_pde
+
+    spec = get_pde("heat")
+
+    def broken(rngs, n, cfg):
+        raise SolverCheckError("heat: planted failure")
+
+    monkeypatch.setattr(gen, "get_pde", lambda kind: type(spec)(**{**spec.__dict__, "verify": broken}))
+    with pytest.raises(SolverCheckError, match="planted"):
+        _generate(tmp_path, "bad", workers=1, chunk_size=8)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_is_atomic_and_keeps_the_old_file_on_failure(tmp_path: Path, monkeypatch) -> None:
+    target = tmp_path / "f.nc"
+    ds = xr.Dataset({"a": (("sample", "x"), np.ones((2, 4))), "u": (("sample", "x"), np.ones((2, 4)))})
+    write_netcdf(ds, target)
+    before = _digest(target)
+
+    def exploding(self, path, **kw):
+        Path(path).write_bytes(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", exploding)
+    with pytest.raises(OSError, match="disk full"):
+        write_netcdf(ds * 2, target)
+    assert _digest(target) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["f.nc"]  # no temporary left behind
+
+
+def _write(path: Path, **variables) -> Path:
+    xr.Dataset({k: (dims, v) for k, (dims, v) in variables.items()}).to_netcdf(path, engine="netcdf4")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [("truncated", "not a readable NetCDF"), ("names", "variable 'a' missing"), ("nan", "NaN/inf"),
+     ("grids", "do not match"), ("res", "expected resolution 16"), ("missing", "does not exist")],
+)
+def test_read_pair_refuses_untrustworthy_files(tmp_path: Path, case: str, expected: str) -> None:
+    good = np.random.default_rng(0).standard_normal((3, 8))
+    path = tmp_path / f"{case}.nc"
+    if case == "truncated":
+        _write(path, a=(("sample", "x"), good), u=(("sample", "x"), good))
+        path.write_bytes(path.read_bytes()[:200])
+    elif case == "names":
+        _write(path, inp=(("sample", "x"), good), u=(("sample", "x"), good))
+    elif case == "nan":
+        bad = good.copy()
+        bad[1, 3] = np.nan
+        _write(path, a=(("sample", "x"), bad), u=(("sample", "x"), good))
+    elif case == "grids":
+        xr.Dataset({"a": (("sample", "x"), good), "u": (("sample", "y"), good[:, :4])}).to_netcdf(path)
+    elif case == "res":
+        _write(path, a=(("sample", "x"), good), u=(("sample", "x"), good))
+    with pytest.raises(DataFileError) as info:
+        read_pair(path, expect_res=16 if case == "res" else None)
+    assert expected in str(info.value) and str(path) in str(info.value)
+    assert "\n" not in str(info.value)

@@ -1,0 +1,41 @@
+# Report stage: tidy metrics table, HTML page with figures, and figures for `snakemake --report`.
+
+
+rule aggregate_metrics:
+    input:
+        run_outputs("metrics.csv"),
+    output:
+        "results/report/metrics.csv",
+    log:
+        "logs/aggregate_metrics/all.log",
+    benchmark:
+        "results/benchmarks/aggregate_metrics/all.tsv"
+    script:
+        "../scripts/aggregate_metrics.py"
+
+
+rule report:
+    input:
+        metrics="results/report/metrics.csv",
+        histories=run_outputs("history.csv"),
+        examples=run_outputs("examples.nc"),
+    output:
+        html=report(
+            "results/report/index.html",
+            caption="../report/index.rst",
+            category="Report page",
+        ),
+        figures=report(
+            report_figures(),
+            caption="../report/figure.rst",
+            category="Figures",
+        ),
+    params:
+        runs=run_keys(),
+        config=config,
+    log:
+        "logs/report/all.log",
+    benchmark:
+        "results/benchmarks/report/all.tsv"
+    script:
+        "../scripts/build_report.py"

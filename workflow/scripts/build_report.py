@@ -1,0 +1,37 @@
+"""Snakemake adapter: build the HTML report from the metrics, histories and examples."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+
+from opbench import __version__
+from opbench.config import config_hash
+from opbench.report.build import build_report
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+sys.stderr = open(sm.log[0], "w", buffering=1)
+keys = [tuple(k) for k in sm.params.runs]
+histories = {k: pd.read_csv(path) for k, path in zip(keys, sm.input.histories, strict=True)}
+examples = {}
+for k, path in zip(keys, sm.input.examples, strict=True):
+    with xr.open_dataset(path) as ds:
+        examples[k] = ds.load()
+provenance = {
+    "opbench": __version__,
+    "torch": torch.__version__,
+    "numpy": np.__version__,
+    "xarray": xr.__version__,
+    "config hash": config_hash(sm.params.config),
+}
+page = build_report(
+    pd.read_csv(sm.input.metrics), histories, examples, sm.params.config, provenance,
+    Path(sm.output.html).parent,
+)
+missing = [f for f in sm.output.figures if not Path(f).exists()]
+if missing:
+    raise RuntimeError(f"report did not write the figures {missing}")
+print(f"report written to {page}", file=sys.stderr)

@@ -1,0 +1,27 @@
+"""Snakemake adapter: evaluate one trained model on every resolution of the ladder."""
+
+import json
+import sys
+
+import torch
+
+from opbench.evaluation.ladder import evaluate_ladder
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+sys.stderr = open(sm.log[0], "w", buffering=1)
+torch.set_num_threads(max(1, sm.threads))
+p = sm.params
+wc = sm.wildcards
+with open(sm.input.info) as fh:
+    info = json.load(fh)
+table = evaluate_ladder(
+    checkpoint=sm.input.checkpoint,
+    test_files=dict(zip(p.ladder, sm.input.tests, strict=True)),
+    train_info=info,
+    labels={"pde": wc.pde, "model": wc.model, "model_type": p.model_type, "seed": int(wc.seed),
+            "train_res": int(p.train_res), "fine_res": int(p.fine_res)},
+    metrics_path=sm.output.metrics,
+    examples_path=sm.output.examples,
+    n_examples=p.n_examples,
+)
+print(table.to_string(), file=sys.stderr)

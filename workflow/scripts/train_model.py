@@ -1,0 +1,46 @@
+"""Snakemake adapter: train one (PDE, model, seed) on the training resolution."""
+
+import json
+import os
+import sys
+
+import torch
+
+from opbench.data.netcdf import read_pair
+from opbench.seeding import stream
+from opbench.solvers import get_pde
+from opbench.training.trainer import TrainConfig, train
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+sys.stderr = open(sm.log[0], "w", buffering=1)
+torch.set_num_threads(max(1, sm.threads))
+p = sm.params
+wc = sm.wildcards
+a_tr, u_tr, _ = read_pair(sm.input.train)
+a_va, u_va, _ = read_pair(sm.input.val)
+model_cfg = dict(p.model_cfg)
+model_type = model_cfg.pop("type")
+# Seeds of runs differ by (root seed, PDE, model, training seed), never by scheduling.
+run_seed = int(stream(p.root_seed, "run", wc.pde, wc.model, int(wc.seed)).integers(2**31 - 1))
+info = train(
+    model_type,
+    model_cfg,
+    a_tr[:, None],
+    u_tr[:, None],
+    a_va[:, None],
+    u_va[:, None],
+    periodic=get_pde(p.pde_type).grid.kind == "periodic",
+    cfg=TrainConfig(
+        **{k: v for k, v in p.training.items() if k != "seeds"}
+    ),
+    seed=run_seed,
+    checkpoint_path=sm.output.checkpoint,
+    history_path=sm.output.history,
+    progress=True,
+)
+info.update(pde=wc.pde, model=wc.model, model_type=model_type, seed=int(wc.seed), run_seed=run_seed)
+tmp = sm.output.info + ".tmp"
+with open(tmp, "w") as fh:
+    json.dump(info, fh, indent=2, default=str)
+os.replace(tmp, sm.output.info)
+print(json.dumps(info, default=str), file=sys.stderr)
