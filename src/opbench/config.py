@@ -67,8 +67,9 @@ def format_error(err: ValidationError) -> str:
     if v == "required":
         missing = err.message.split("'")[1] if "'" in err.message else err.message
         return f"missing key {missing!r} in {where}"
-    if v == "propertyNames":
-        return f"{where}: name {err.instance!r} is not allowed (names must match {err.validator_value.get('pattern')})"
+    if "propertyNames" in err.schema_path:
+        pattern = err.schema.get("pattern", err.validator_value)
+        return f"{where}: name {err.instance!r} is not allowed (names must match {pattern})"
     if v in ("enum", "const"):
         return f"{where}: {err.instance!r} is not allowed (allowed: {_allowed(err.schema)})"
     if v == "type":
