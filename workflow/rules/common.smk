@@ -5,14 +5,18 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from opbench.config import ConfigError, run_models, run_pdes, validate_config
+from opbench.config import ConfigError, load_schema, run_models, run_pdes, validate_config
+from opbench.paths import export_source_path
+
+# Jobs import opbench from this checkout, whatever environment they run in (conda, SLURM).
+export_source_path(workflow.basedir)
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 
 # One clear line per config mistake, before any job is planned; then Snakemake's own
 # validate() fills the schema's defaults into the live config object.
 try:
-    _checked = validate_config(config, schema=__import__("yaml").safe_load(open(SCHEMA)))
+    _checked = validate_config(config, schema=load_schema(SCHEMA))
 except ConfigError as _err:
     sys.stderr.write(f"opbench config error: {_err}\n")
     sys.exit(1)

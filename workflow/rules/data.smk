@@ -24,6 +24,8 @@ def _make_generate_rule(pde):
             f"logs/generate/{pde}_{{split}}.log",
         benchmark:
             f"results/benchmarks/generate/{pde}_{{split}}.tsv"
+        conda:
+            "../../envs/opbench.yaml"
         script:
             "../scripts/generate_data.py"
 

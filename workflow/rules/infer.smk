@@ -22,5 +22,7 @@ rule infer:
         "logs/infer/{pde}_{model}_seed{seed}.log",
     benchmark:
         "results/benchmarks/infer/{pde}_{model}_seed{seed}.tsv"
+    conda:
+        "../../envs/opbench.yaml"
     script:
         "../scripts/infer_model.py"

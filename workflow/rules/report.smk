@@ -10,6 +10,8 @@ rule aggregate_metrics:
         "logs/aggregate_metrics/all.log",
     benchmark:
         "results/benchmarks/aggregate_metrics/all.tsv"
+    conda:
+        "../../envs/opbench.yaml"
     script:
         "../scripts/aggregate_metrics.py"
 
@@ -37,5 +39,7 @@ rule report:
         "logs/report/all.log",
     benchmark:
         "results/benchmarks/report/all.tsv"
+    conda:
+        "../../envs/opbench.yaml"
     script:
         "../scripts/build_report.py"

@@ -20,5 +20,7 @@ rule train:
         "logs/train/{pde}_{model}_seed{seed}.log",
     benchmark:
         "results/benchmarks/train/{pde}_{model}_seed{seed}.tsv"
+    conda:
+        "../../envs/opbench.yaml"
     script:
         "../scripts/train_model.py"
