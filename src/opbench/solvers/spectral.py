@@ -34,7 +34,7 @@ def fourier_resample(u: np.ndarray, m: int, ndim: int = 1) -> np.ndarray:
     spec = sfft.rfftn(u, axes=axes, norm="forward")
     out_shape = u.shape[:-ndim] + (m,) * (ndim - 1) + (m // 2 + 1,)
     out = np.zeros(out_shape, dtype=spec.dtype)
-    keep = min(n, m) // 2  # modes strictly below the smaller Nyquist are copied as they are
+    keep = (min(n, m) + 1) // 2  # modes strictly below the smaller Nyquist are copied as they are
     # last (real-FFT) axis
     last = slice(0, keep)
     if ndim == 1:
