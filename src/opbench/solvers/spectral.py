@@ -24,26 +24,25 @@ def fourier_resample(u: np.ndarray, m: int, ndim: int = 1) -> np.ndarray:
     """Trigonometric interpolation of periodic samples on the last ``ndim`` axes to ``m`` points.
 
     Exact for band-limited functions whose modes fit both grids; used to put the same input
-    function on a finer grid for refinement checks. The Nyquist mode of an even grid is split
-    evenly so the result stays real and symmetric.
+    function on a finer grid for refinement checks. Separable: one real 1D resampling per axis,
+    where an even grid's Nyquist mode is split evenly between +k and -k so the result stays real.
     """
+    out = u
+    for axis in range(-ndim, 0):
+        out = np.moveaxis(_resample_last(np.moveaxis(out, axis, -1), m), -1, axis)
+    return out
+
+
+def _resample_last(u: np.ndarray, m: int) -> np.ndarray:
     n = u.shape[-1]
     if m == n:
         return u.copy()
-    axes = tuple(range(-ndim, 0))
-    spec = sfft.rfftn(u, axes=axes, norm="forward")
-    out_shape = u.shape[:-ndim] + (m,) * (ndim - 1) + (m // 2 + 1,)
-    out = np.zeros(out_shape, dtype=spec.dtype)
+    spec = sfft.rfft(u, axis=-1, norm="forward")
+    out = np.zeros(u.shape[:-1] + (m // 2 + 1,), dtype=spec.dtype)
     keep = (min(n, m) + 1) // 2  # modes strictly below the smaller Nyquist are copied as they are
-    # last (real-FFT) axis
-    last = slice(0, keep)
-    if ndim == 1:
-        out[..., last] = spec[..., last]
-        if n % 2 == 0 and m > n:  # split the old Nyquist mode between +k and -k
-            out[..., n // 2] = spec[..., n // 2] / 2.0
-    else:
-        lo = np.r_[0:keep, -keep + 1 : 0] if keep > 1 else np.r_[0:keep]
-        idx_in = np.ix_(*([lo % n] * (ndim - 1)), np.arange(keep))
-        idx_out = np.ix_(*([lo % m] * (ndim - 1)), np.arange(keep))
-        out[(Ellipsis, *idx_out)] = spec[(Ellipsis, *idx_in)]
-    return sfft.irfftn(out, s=(m,) * ndim, axes=axes, norm="forward")
+    out[..., :keep] = spec[..., :keep]
+    if n % 2 == 0 and m > n:  # split the old Nyquist mode between +k and -k
+        out[..., n // 2] = spec[..., n // 2] / 2.0
+    if m % 2 == 0 and m < n:  # the new Nyquist mode sees cos at full amplitude and sin as zero
+        out[..., m // 2] = 2.0 * spec[..., m // 2].real
+    return sfft.irfft(out, n=m, axis=-1, norm="forward")
