@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from opbench.config import ConfigError, load_schema, run_models, run_pdes, validate_config
@@ -37,6 +38,14 @@ SPLITS = ["train", "val", "test"]
 PDES = run_pdes(config)
 MODELS = run_models(config)
 SEEDS = config["training"]["seeds"]
+
+
+def local_cores_or(default):
+    """All of `--cores` on a local run; elsewhere (SLURM, --report) a default profiles override."""
+    try:
+        return workflow.cores
+    except WorkflowError:
+        return default
 
 
 def pde_cfg(pde):

@@ -17,7 +17,7 @@ def _make_generate_rule(pde):
             seed=config["seed"],
             data=config["data"],
             title=config["title"],
-        threads: workflow.cores
+        threads: local_cores_or(4)
         resources:
             mem_mb=4000,
         log:

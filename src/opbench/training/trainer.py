@@ -1,0 +1,187 @@
+"""The one training loop every model goes through (the FNO paper's recipe, model-agnostic).
+
+Adam with weight decay, StepLR, relative-L2 loss on physical (decoded) outputs, validation after
+every epoch, and the best-validation weights kept: scoring the last epoch instead of the best one is
+a harness bug users of the reference codes have reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from opbench.models import build_model
+from opbench.seeding import stream
+from opbench.training.checkpoint import save_checkpoint
+from opbench.training.normalization import Normalizer
+
+HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "seconds")
+
+
+@dataclass
+class TrainConfig:
+    """Optimiser settings; ``TrainConfig(**cfg)`` builds one from a config dict."""
+
+    epochs: int
+    batch_size: int
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    step_size: int = 100  # epochs between learning-rate decays
+    gamma: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.step_size < 1:
+            raise ValueError(f"epochs, batch_size and step_size must be positive: {self}")
+
+
+def rel_l2_loss(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of ||pred - true|| / ||true|| (norms over all non-batch axes)."""
+    diff = (pred - true).flatten(1).norm(dim=1)
+    return (diff / true.flatten(1).norm(dim=1)).mean()
+
+
+def _write_history(path: Path, rows: list[dict[str, float]]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(buf.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _model_kwargs(model_kwargs: dict[str, Any], a: np.ndarray, u: np.ndarray, periodic: bool) -> dict:
+    """Hyperparameters plus the data-derived arguments every model constructor takes."""
+    derived = {
+        "in_channels": int(a.shape[1]),
+        "out_channels": int(u.shape[1]),
+        "grid": [int(n) for n in a.shape[2:]],
+        "periodic": bool(periodic),
+    }
+    for key, value in derived.items():
+        given = model_kwargs.get(key)
+        if given is not None and (list(given) if key == "grid" else given) != value:
+            raise ValueError(f"model_kwargs[{key!r}] = {given!r} contradicts the data ({value!r})")
+    return {**model_kwargs, **derived}
+
+
+@torch.inference_mode()
+def _evaluate(model, normalizer, a: torch.Tensor, u: torch.Tensor, batch_size: int) -> float:
+    model.eval()
+    total = 0.0
+    for i in range(0, a.shape[0], batch_size):
+        pred = normalizer.decode(model(normalizer.encode(a[i : i + batch_size])))
+        total += rel_l2_loss(pred, u[i : i + batch_size]).item() * pred.shape[0]
+    model.train()
+    return total / a.shape[0]
+
+
+def train(
+    model_name: str,
+    model_kwargs: dict[str, Any],
+    a_train: np.ndarray,
+    u_train: np.ndarray,
+    a_val: np.ndarray,
+    u_val: np.ndarray,
+    *,
+    periodic: bool,
+    cfg: TrainConfig,
+    seed: int,
+    checkpoint_path: str | os.PathLike,
+    history_path: str | os.PathLike,
+    device: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train ``model_name`` on (a_train -> u_train), arrays (N, C, *grid) float32.
+
+    Writes the best-validation checkpoint to ``checkpoint_path`` and the per-epoch history CSV
+    (epoch, train_loss, val_loss, lr, seconds) to ``history_path``, both atomically. Returns
+    {train_seconds, best_epoch, best_val_rel_l2, n_params, device}. Raises RuntimeError naming the
+    epoch if the loss becomes NaN/inf, so no broken model is ever written.
+    """
+    if a_train.shape[0] != u_train.shape[0] or a_val.shape[0] != u_val.shape[0]:
+        raise ValueError("inputs and outputs must have the same number of samples")
+    if a_train.shape[2:] != u_train.shape[2:]:
+        raise ValueError(f"input grid {a_train.shape[2:]} differs from output grid {u_train.shape[2:]}")
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    kwargs = _model_kwargs(model_kwargs, a_train, u_train, periodic)
+    torch.manual_seed(seed)
+    model = build_model(model_name, **kwargs).to(device)
+    n_params = sum(p.numel() for p in model.parameters())
+    normalizer = Normalizer.fit(a_train, u_train)
+
+    def to_tensor(x: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.ascontiguousarray(x, dtype=np.float32), device=device)
+
+    a_tr, u_tr, a_va, u_va = (to_tensor(x) for x in (a_train, u_train, a_val, u_val))
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_size, gamma=cfg.gamma)
+    shuffle = stream(seed, "train-shuffle")
+    history: list[dict[str, float]] = []
+    best_epoch, best_val = 0, math.inf
+    n = a_tr.shape[0]
+    start = time.perf_counter()
+    bar = tqdm(range(1, cfg.epochs + 1), desc=f"train {model_name}", disable=not progress, leave=False)
+    model.train()
+    for epoch in bar:
+        t0 = time.perf_counter()
+        lr = opt.param_groups[0]["lr"]
+        perm = torch.as_tensor(shuffle.permutation(n), device=device)
+        total = 0.0
+        for i in range(0, n, cfg.batch_size):
+            idx = perm[i : i + cfg.batch_size]
+            pred = normalizer.decode(model(normalizer.encode(a_tr[idx])))
+            loss = rel_l2_loss(pred, u_tr[idx])
+            if not torch.isfinite(loss):
+                kept = f"the checkpoint holds epoch {best_epoch}" if best_epoch else "no checkpoint written"
+                raise RuntimeError(f"training loss became {loss.item()} at epoch {epoch} of {model_name}; {kept}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * idx.shape[0]
+        sched.step()
+        train_loss = total / n
+        val_loss = _evaluate(model, normalizer, a_va, u_va, cfg.batch_size)
+        if not math.isfinite(val_loss):
+            raise RuntimeError(f"validation loss became {val_loss} at epoch {epoch} of {model_name}")
+        if val_loss < best_val:
+            best_epoch, best_val = epoch, val_loss
+            meta = {
+                "epoch": epoch,
+                "val_rel_l2": val_loss,
+                "train_loss": train_loss,
+                "seed": int(seed),
+                "periodic": int(periodic),
+                "epochs": cfg.epochs,
+            }
+            save_checkpoint(checkpoint_path, model_name, kwargs, model, normalizer, meta)
+        row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": lr}
+        history.append({**row, "seconds": time.perf_counter() - t0})
+        _write_history(Path(history_path), history)
+        bar.set_postfix(train=f"{train_loss:.4g}", val=f"{val_loss:.4g}", best=best_epoch)
+    bar.close()
+    return {
+        "train_seconds": time.perf_counter() - start,
+        "best_epoch": best_epoch,
+        "best_val_rel_l2": best_val,
+        "n_params": n_params,
+        "device": str(device),
+    }

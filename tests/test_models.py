@@ -1,0 +1,220 @@
+"""Model behaviour: any-grid shapes, FNO discretization invariance, and that every model can learn."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from opbench.models import MODELS, build_model, model_names
+from opbench.models.fno import SpectralConv
+from opbench.models.grid_utils import resample
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The test machine's cores are shared: one intra-op thread keeps these tests fast and quiet."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+SMALL_HYPER = {
+    "fno": {"modes": 8, "width": 16, "layers": 3},
+    "transformer": {"d_model": 32, "heads": 2, "layers": 2, "patch": 2},
+    "mlp": {"hidden": 64, "layers": 2},
+    "unet": {"width": 8, "depth": 2},
+}
+# Smaller still for the fitting test (learning rate, hyperparameters), tuned to need ~1 s each.
+FIT = {
+    "fno": (3e-3, {"modes": 6, "width": 8, "layers": 2}),
+    "transformer": (3e-3, {"d_model": 32, "heads": 2, "layers": 1, "patch": 4, "mlp_ratio": 2}),
+    "mlp": (3e-3, {"hidden": 32, "layers": 1}),
+    "unet": (1e-2, {"width": 4, "depth": 1}),
+}
+
+
+def _trig_field(coeffs: dict[tuple[int, ...], complex], grid: tuple[int, ...]) -> torch.Tensor:
+    """Real band-limited periodic field sum_k Re(c_k e^{2 pi i k.x}) on a periodic grid, float64."""
+    axes = torch.meshgrid(*(torch.arange(n, dtype=torch.float64) / n for n in grid), indexing="ij")
+    out = torch.zeros(grid, dtype=torch.float64)
+    for k, c in coeffs.items():
+        phase = 2 * math.pi * sum(ki * xi for ki, xi in zip(k, axes, strict=True))
+        out += c.real * torch.cos(phase) - c.imag * torch.sin(phase)
+    return out
+
+
+def test_registry_lists_and_builds_every_model() -> None:
+    assert model_names() == sorted(MODELS) == ["fno", "mlp", "transformer", "unet"]
+    with pytest.raises(ValueError, match="unknown model 'gpt'.*fno"):
+        build_model("gpt", in_channels=1, out_channels=1, grid=(8,))
+
+
+@pytest.mark.parametrize("name", ["fno", "transformer", "mlp", "unet"])
+@pytest.mark.parametrize("periodic", [True, False])
+def test_1d_output_follows_input_grid(name: str, periodic: bool) -> None:
+    torch.manual_seed(0)
+    model = build_model(name, in_channels=2, out_channels=3, grid=(32,), periodic=periodic, **SMALL_HYPER[name])
+    for n in (8, 24, 32, 50):
+        y = model(torch.randn(2, 2, n))
+        assert y.shape == (2, 3, n)
+        assert torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("name", ["fno", "transformer", "unet", "mlp"])
+def test_2d_output_follows_input_grid(name: str) -> None:
+    torch.manual_seed(0)
+    model = build_model(name, in_channels=1, out_channels=2, grid=(16, 16), periodic=False, **SMALL_HYPER[name])
+    for g in ((8, 8), (16, 16), (12, 20)):
+        assert model(torch.randn(3, 1, *g)).shape == (3, 2, *g)
+
+
+def test_transformer_refuses_grids_not_divisible_by_patch() -> None:
+    model = build_model("transformer", in_channels=1, out_channels=1, grid=(16,), **SMALL_HYPER["transformer"])
+    with pytest.raises(ValueError, match="not divisible by the patch size 2"):
+        model(torch.randn(1, 1, 15))
+    with pytest.raises(ValueError, match="not divisible"):
+        build_model("transformer", in_channels=1, out_channels=1, grid=(85, 85), patch=2)
+
+
+def test_models_refuse_wrong_channel_count() -> None:
+    model = build_model("fno", in_channels=2, out_channels=1, grid=(16,), modes=4, width=8)
+    with pytest.raises(ValueError, match="expects input"):
+        model(torch.randn(1, 3, 16))
+
+
+def test_transformer_positional_embedding_is_interpolated_off_grid() -> None:
+    """On its own grid the embedding is used as is; at 2x tokens every other token keeps it exactly."""
+    model = build_model("transformer", in_channels=1, out_channels=1, grid=(16,), **SMALL_HYPER["transformer"])
+    pos = model.pos
+    assert resample(pos, (8,), True) is pos
+    fine = resample(pos, (16,), True)
+    assert torch.allclose(fine[..., ::2], pos, atol=1e-6)
+    # Periodic: the token between the last and the first is the average across the seam.
+    assert torch.allclose(fine[..., -1], 0.5 * (pos[..., -1] + pos[..., 0]), atol=1e-6)
+
+
+def test_resample_vertex_grid_keeps_both_ends_and_is_exact_for_linear_fields() -> None:
+    x = torch.linspace(0, 1, 11, dtype=torch.float64)[None, None]
+    y = resample(3 * x + 1, (21,), periodic=False)
+    assert torch.allclose(y, 3 * torch.linspace(0, 1, 21, dtype=torch.float64) + 1)
+
+
+def test_mlp_off_grid_is_interpolate_network_interpolate() -> None:
+    torch.manual_seed(0)
+    model = build_model("mlp", in_channels=1, out_channels=1, grid=(16,), **SMALL_HYPER["mlp"])
+    x = torch.randn(2, 1, 32)
+    expected = resample(model(resample(x, (16,), True)), (32,), True)
+    assert torch.allclose(model(x), expected)
+
+
+def test_fno_gives_the_same_function_at_two_resolutions_1d() -> None:
+    """A band-limited input at n and 2n: outputs agree on the common points to float precision."""
+    torch.manual_seed(0)
+    model = build_model("fno", in_channels=1, out_channels=1, grid=(64,), modes=8, width=16).double()
+    coeffs = {(1,): 1.0 + 0.0j, (3,): 0.5 - 0.2j, (5,): 0.3j}
+    y64 = model(_trig_field(coeffs, (64,))[None, None])
+    y128 = model(_trig_field(coeffs, (128,))[None, None])
+    assert y64.abs().max() > 1e-3  # a non-trivial output
+    assert torch.allclose(y64, y128[..., ::2], rtol=0, atol=1e-12)
+    # Single precision: the same to float32 rounding.
+    y32 = model.float()(_trig_field(coeffs, (64,)).float()[None, None])
+    assert torch.allclose(y32.double(), y64, atol=1e-5)
+
+
+def test_fno_gives_the_same_function_at_two_resolutions_2d() -> None:
+    torch.manual_seed(1)
+    model = build_model("fno", in_channels=1, out_channels=1, grid=(32, 32), modes=6, width=8).double()
+    coeffs = {(1, 0): 1.0 + 0.0j, (2, -1): 0.4 + 0.3j, (-3, 2): 0.2j}
+    y32 = model(_trig_field(coeffs, (32, 32))[None, None])
+    y64 = model(_trig_field(coeffs, (64, 64))[None, None])
+    assert torch.allclose(y32, y64[..., ::2, ::2], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("modes", "coarse", "fine"), [((8,), (8,), (64,)), ((6, 6), (8, 8), (32, 32))])
+def test_spectral_conv_truncates_modes_consistently_on_small_grids(modes, coarse, fine) -> None:
+    """On a grid with fewer than 2*modes points the modes that fit use the SAME weights as on a big grid.
+
+    The input holds frequencies |k| <= 3, representable on both grids; the layer is linear, so
+    outputs must match on common points (this catches a wrong weight slice for negative modes).
+    """
+    torch.manual_seed(0)
+    conv = SpectralConv(2, 3, modes).double()
+    ks = [(1,), (3,), (2,)] if len(modes) == 1 else [(1, 2), (-3, 1), (2, -3)]
+    coeffs = [dict(zip(ks, c, strict=True)) for c in ([1.0, 0.5j, 0.2 - 0.1j], [0.3j, -0.7, 0.4])]
+    x = lambda g: torch.stack([_trig_field(c, g) for c in coeffs])[None]  # noqa: E731
+    step = fine[0] // coarse[0]
+    y_c, y_f = conv(x(coarse)), conv(x(fine))
+    assert y_c.shape == (1, 3, *coarse)
+    assert torch.allclose(y_c, y_f[(..., *(slice(None, None, step) for _ in modes))], atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("modes", "grids"),
+    [((8,), [(64,), (15,), (10,), (9,)]), ((5, 4), [(16, 12), (9, 7), (8, 6), (17, 20)])],
+)
+def test_spectral_conv_dft_matmul_equals_truncated_fft(modes, grids) -> None:
+    """The fast matmul implementation is the rfftn/irfftn layer, including truncation and Nyquist modes."""
+    torch.manual_seed(0)
+    conv = SpectralConv(3, 2, modes).double()
+    for g in grids:
+        x = torch.randn(2, 3, *g, dtype=torch.float64)
+        conv.impl = "dft"
+        y_dft = conv(x)
+        conv.impl = "fft"
+        assert torch.allclose(y_dft, conv(x), atol=1e-12), g
+
+
+def test_fno_parameter_count_does_not_depend_on_grid() -> None:
+    counts = {
+        n: sum(p.numel() for p in build_model("fno", in_channels=1, out_channels=1, grid=(n,)).parameters())
+        for n in (64, 1024)
+    }
+    assert counts[64] == counts[1024]
+
+
+def _smoothing_shift_problem(n: int, samples: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random smooth periodic inputs and a fixed linear operator: Gaussian smoothing plus a shift."""
+    rng = np.random.default_rng(0)
+    k = np.fft.rfftfreq(n, 1.0 / n)
+    spec = np.zeros((samples, k.size), dtype=complex)
+    spec[:, 1:6] = (rng.standard_normal((samples, 5)) + 1j * rng.standard_normal((samples, 5))) / np.arange(1, 6)
+    a = np.fft.irfft(spec, n=n, norm="forward")
+    u = np.fft.irfft(spec * np.exp(-((k / 3) ** 2)) * np.exp(-2j * np.pi * k * 0.1), n=n, norm="forward")
+    return torch.tensor(a[:, None], dtype=torch.float32), torch.tensor(u[:, None], dtype=torch.float32)
+
+
+@pytest.mark.parametrize("name", ["fno", "transformer", "mlp", "unet"])
+def test_every_model_fits_a_linear_operator(name: str) -> None:
+    """Relative L2 falls at least 10x within 200 full-batch Adam steps on a small smoothing+shift task."""
+    a, u = _smoothing_shift_problem(16, 32)
+    lr, hyper = FIT[name]
+    torch.manual_seed(0)
+    model = build_model(name, in_channels=1, out_channels=1, grid=(16,), **hyper)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+
+    def loss_fn() -> torch.Tensor:
+        pred = model(a)
+        return ((pred - u).flatten(1).norm(dim=1) / u.flatten(1).norm(dim=1)).mean()
+
+    first = loss_fn().item()
+    for _ in range(200):
+        opt.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        opt.step()
+    final = loss_fn().item()
+    assert final < first / 10, f"{name}: rel L2 {first:.3g} -> {final:.3g}"
+
+
+def test_fno_trains_after_running_under_inference_mode() -> None:
+    """Cached DFT matrices first built under inference_mode must still be usable by autograd."""
+    model = build_model("fno", in_channels=1, out_channels=1, grid=(24,), modes=5, width=4, layers=1)
+    x = torch.randn(2, 1, 24)
+    with torch.inference_mode():
+        model(x)
+    model(x).sum().backward()
+    assert model.spectral[0].weight.grad is not None
