@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from slurm_cluster import OneNodeSlurm, slurm_available
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "configs" / "smoke.yaml"
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +29,18 @@ def slurm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OneNodeSlurm]:
         pytest.skip(reason)
     with OneNodeSlurm(tmp_path_factory.mktemp("slurm")) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local Snakemake run of configs/smoke.yaml (2 cores), shared by every test of the session.
+
+    tests/test_workflow.py checks what it wrote; tests/test_slurm_workflow.py compares a SLURM
+    run against it.
+    """
+    workdir = tmp_path_factory.mktemp("smoke")
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(SMOKE), "--cores", "2"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return workdir

@@ -31,6 +31,10 @@ SHIMMED = ("sbatch", "srun", "salloc", "squeue", "sinfo", "scontrol", "scancel",
 MUNGE_KEY = Path("/etc/munge/munge.key")
 MUNGE_RUN_DIR = Path("/run/munge")
 PARTITION = "debug"
+# Jobs that may share one core. Test jobs are short and mostly wait (interpreter start-up,
+# Snakemake's status checks), so a 2-core node runs a whole workflow stage at once rather
+# than two jobs at a time; memory (--mem) is still allocated exactly.
+JOBS_PER_CORE = 4
 
 
 def _search_path() -> str:
@@ -64,9 +68,11 @@ def _free_port() -> int:
 class OneNodeSlurm:
     """slurmctld + slurmd (+ munged if none runs) on this machine, configured in ``workdir``."""
 
-    def __init__(self, workdir: Path, partition: str = PARTITION, start_timeout: float = 60.0) -> None:
+    def __init__(self, workdir: Path, partition: str = PARTITION, start_timeout: float = 60.0,
+                 jobs_per_core: int = JOBS_PER_CORE) -> None:
         self.workdir = Path(workdir).resolve()
         self.partition = partition
+        self.jobs_per_core = jobs_per_core
         self.start_timeout = start_timeout
         self.conf = self.workdir / "slurm.conf"
         self.node_name = ""
@@ -241,7 +247,9 @@ class OneNodeSlurm:
         }
         lines = [f"{key}={value}" for key, value in settings.items()]
         lines.append(node_line)
-        lines.append(f"PartitionName={self.partition} Nodes=ALL Default=YES MaxTime=INFINITE State=UP")
+        oversubscribe = f"FORCE:{self.jobs_per_core}" if self.jobs_per_core > 1 else "NO"
+        lines.append(f"PartitionName={self.partition} Nodes=ALL Default=YES MaxTime=INFINITE State=UP "
+                     f"OverSubscribe={oversubscribe}")
         self.conf.write_text("\n".join(lines) + "\n")
 
     def _write_shims(self) -> None:

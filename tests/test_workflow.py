@@ -24,12 +24,7 @@ def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.Compl
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("smoke")
-    proc = snakemake(workdir, "--cores", "2")
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return workdir
+# `smoke_run` (the local run of configs/smoke.yaml these tests read) is in conftest.py.
 
 
 @pytest.fixture(scope="module")
