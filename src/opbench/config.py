@@ -113,6 +113,12 @@ def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any] | None 
 
 
 def _check_semantics(cfg: dict[str, Any]) -> None:
+    data = cfg.get("data", {})
+    if data.get("cluster", {}).get("kind") == "slurm" and data.get("scheduler") != "distributed":
+        raise ConfigError(
+            f"data.cluster.kind: 'slurm' needs data.scheduler: distributed, not {data.get('scheduler')!r} "
+            f"(allowed with {data.get('scheduler')!r}: local)"
+        )
     for name, pde in cfg["pdes"].items():
         grid = get_pde(pde["type"]).grid
         fine = pde["fine_res"]

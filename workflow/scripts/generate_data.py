@@ -20,6 +20,7 @@ info = generate_dataset(
     dtype=p.data["dtype"],
     check_samples=p.data["check_samples"],
     scheduler=p.data["scheduler"],
+    cluster=p.data.get("cluster"),
     compression_level=p.data["compression_level"],
     title=p.title,
 )

@@ -21,6 +21,7 @@ from dask.callbacks import Callback
 from tqdm.auto import tqdm
 
 from opbench import __version__
+from opbench.data.cluster import distributed_client, worker_placement
 from opbench.data.netcdf import coordinate, flatten_attrs, write_netcdf
 from opbench.seeding import sample_streams
 from opbench.solvers import PDE, get_pde
@@ -52,23 +53,30 @@ class _TqdmCallback(Callback):
 
 def compute_chunks(pde_type: str, cfg: Mapping[str, Any], *, seed: int, pde_name: str, split: str,
                    n_samples: int, chunk_size: int, workers: int, scheduler: str = "threads",
-                   progress: bool = True) -> dict[str, np.ndarray]:
-    """Solve all samples of a split in parallel and concatenate them in sample order."""
+                   cluster: Mapping[str, Any] | None = None, progress: bool = True,
+                   placement: dict[int, dict[str, Any]] | None = None) -> dict[str, np.ndarray]:
+    """Solve all samples of a split in parallel and concatenate them in sample order.
+
+    ``scheduler="distributed"`` runs the chunks on the dask cluster ``cluster`` describes
+    (``data.cluster``: local worker processes by default, or SLURM jobs); ``placement``, if
+    given, is filled with the host and SLURM job id of the worker that solved each chunk.
+    """
     bounds = chunk_bounds(n_samples, chunk_size)
     tasks = [dask.delayed(solve_chunk, pure=True)(pde_type, dict(cfg), seed, pde_name, split, a, b)
              for a, b in bounds]
     desc = f"{pde_name}/{split}: {n_samples} samples in {len(bounds)} chunks"
     with tqdm(total=len(bounds), desc=desc, unit="chunk", disable=not progress) as bar:
         if scheduler == "distributed":
-            from distributed import Client, LocalCluster
-
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                              dashboard_address=None) as cluster, Client(cluster) as client:
+            with distributed_client(cluster, workers) as client:
                 futures = client.compute(tasks)
                 parts = []
                 for fut in futures:
                     parts.append(fut.result())
                     bar.update(1)
+                if placement is not None:
+                    where, holders = client.run(worker_placement), client.who_has(futures)
+                    for i, fut in enumerate(futures):
+                        placement[i] = where.get(next(iter(holders.get(fut.key, ())), ""), {})
         else:
             keys = {t.key for t in tasks}
             with _TqdmCallback(bar, keys):
@@ -139,11 +147,13 @@ def file_attributes(*, pde_name: str, cfg: Mapping[str, Any], spec: PDE, split: 
 def generate_dataset(*, pde_name: str, cfg: Mapping[str, Any], split: str, seed: int,
                      outputs: Mapping[int, str | Path], workers: int = 1, chunk_size: int = 16,
                      dtype: str = "float32", check_samples: int = 2, scheduler: str = "threads",
-                     compression_level: int = 4, title: str = "opbench", progress: bool = True) -> dict[str, Any]:
+                     cluster: Mapping[str, Any] | None = None, compression_level: int = 4,
+                     title: str = "opbench", progress: bool = True) -> dict[str, Any]:
     """Run the self-check, solve every sample, and write one file per resolution in ``outputs``.
 
-    The self-check runs first and raises before any data is written if it fails.
-    Returns timings and the check results.
+    The self-check runs first and raises before any data is written if it fails. ``cluster``
+    (``data.cluster``) says where ``scheduler="distributed"`` runs; the bytes never depend on it.
+    Returns timings, the check results and, for the distributed scheduler, where each chunk ran.
     """
     spec = get_pde(cfg["type"])
     fine = cfg["fine_res"]
@@ -154,8 +164,10 @@ def generate_dataset(*, pde_name: str, cfg: Mapping[str, Any], split: str, seed:
     checks = spec.verify(sample_streams(seed, pde_name, split, range(min(check_samples, n_samples))),
                          fine, dict(cfg))
     t1 = time.perf_counter()
+    placement: dict[int, dict[str, Any]] = {}
     fields = compute_chunks(cfg["type"], cfg, seed=seed, pde_name=pde_name, split=split, n_samples=n_samples,
-                            chunk_size=chunk_size, workers=workers, scheduler=scheduler, progress=progress)
+                            chunk_size=chunk_size, workers=workers, scheduler=scheduler, cluster=cluster,
+                            progress=progress, placement=placement)
     t2 = time.perf_counter()
     for res, path in sorted(outputs.items()):
         attrs = file_attributes(pde_name=pde_name, cfg=cfg, spec=spec, split=split, seed=seed,
@@ -166,6 +178,7 @@ def generate_dataset(*, pde_name: str, cfg: Mapping[str, Any], split: str, seed:
         "pde": pde_name, "split": split, "n_samples": n_samples, "workers": workers,
         "check_seconds": t1 - t0, "solve_seconds": t2 - t1, "write_seconds": t3 - t2,
         "solve_seconds_per_sample": (t2 - t1) / max(n_samples, 1), "checks": dict(checks),
+        "chunk_placement": placement,
     }
 
 
