@@ -7,11 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 from slurm_cluster import OneNodeSlurm
 
+from opbench.config import ConfigError, validate_config
 from opbench.data import generate as gen
 
-pytestmark = pytest.mark.slow
+SMOKE = Path(__file__).resolve().parents[1] / "configs" / "smoke.yaml"
 
 BURGERS = {
     "type": "burgers",
@@ -33,6 +35,19 @@ def _generate(tmp: Path, tag: str, **kw) -> tuple[dict[int, str], dict]:
     return digests, info
 
 
+def test_config_fills_cluster_defaults_and_refuses_slurm_without_distributed() -> None:
+    cfg = yaml.safe_load(SMOKE.read_text())
+    cluster = validate_config(cfg)["data"]["cluster"]
+    assert cluster["kind"] == "local" and cluster["jobs"] == 1 and cluster["scheduler_host"] is None
+    cfg["data"].update(scheduler="threads", cluster={"kind": "slurm"})
+    with pytest.raises(ConfigError, match=r"data.cluster.kind: 'slurm' needs data.scheduler: distributed"):
+        validate_config(cfg)
+    cfg["data"].update(scheduler="distributed", cluster={"kind": "slurm", "walltime": "2h"})
+    with pytest.raises(ConfigError, match=r"^data.cluster.walltime: "):
+        validate_config(cfg)
+
+
+@pytest.mark.slow
 def test_local_distributed_cluster_of_two_workers_writes_the_threaded_bytes(tmp_path: Path) -> None:
     threaded, info = _generate(tmp_path, "threads", workers=1)
     assert info["chunk_placement"] == {}
@@ -44,6 +59,7 @@ def test_local_distributed_cluster_of_two_workers_writes_the_threaded_bytes(tmp_
     assert {p["malloc_trim_threshold"] for p in info["chunk_placement"].values()} == {str(1 << 30)}
 
 
+@pytest.mark.slow
 @pytest.mark.slurm
 def test_slurm_dask_cluster_writes_the_threaded_bytes(slurm: OneNodeSlurm, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:

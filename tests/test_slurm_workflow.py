@@ -78,6 +78,14 @@ def _job_table(dry_log: str) -> dict[str, int]:
     return counts
 
 
+def _job_field(cluster: OneNodeSlurm, job_id: str, field: str) -> str:
+    """One ``Key=Value`` field of ``scontrol show job``."""
+    out = cluster.run("scontrol", "show", "job", job_id).stdout
+    match = re.search(rf"\b{field}=(\S*)", out)
+    assert match, f"{field} not in scontrol output:\n{out}"
+    return match.group(1)
+
+
 def _data_files(workdir: Path) -> dict[str, bytes]:
     return {str(p.relative_to(workdir)): p.read_bytes() for p in sorted(workdir.glob("results/data/**/*.nc"))}
 
@@ -119,7 +127,13 @@ def test_smoke_workflow_on_slurm_equals_the_local_run(slurm: OneNodeSlurm, smoke
         assert Path(slurm_log).is_file(), f"no SLURM log of job {job_id}"
         state = slurm.run("squeue", "-h", "--states=all", "-j", job_id, "-o", "%T").stdout.strip()
         assert state == "COMPLETED", (job_id, state)
+        # The profile's default-resources reached sbatch: runtime "2h" -> -t, mem_mb -> --mem;
+        # threads (set-threads generate_*=1, 1 for the other rules) -> --cpus-per-task.
+        assert _job_field(slurm, job_id, "TimeLimit") == "02:00:00"
+        assert _job_field(slurm, job_id, "MinMemoryNode") == "4000M"
+        assert _job_field(slurm, job_id, "NumCPUs") == "1"
     assert per_rule == planned
+    assert (workdir / "logs" / "slurm").is_dir(), "slurm-logdir from the profile not used"
 
     # Status checks used squeue (by the run's SLURM job name) and never sacct, which cannot
     # work on a cluster without accounting storage.
