@@ -64,6 +64,39 @@ def all_targets():
     return ["results/report/index.html", "results/report/metrics.csv"]
 
 
+def model_type(wildcards):
+    return config["models"][wildcards.model]["type"]
+
+
+def model_hyper(wildcards):
+    """Constructor arguments of a model: its config entry without `type` and `training`."""
+    entry = config["models"][wildcards.model]
+    return {k: v for k, v in entry.items() if k not in ("type", "training")}
+
+
+def training_recipe(wildcards):
+    """The shared training recipe with the model's own overrides applied (seeds excluded)."""
+    recipe = {k: v for k, v in config["training"].items() if k != "seeds"}
+    recipe.update(config["models"][wildcards.model].get("training", {}))
+    return recipe
+
+
+def pde_type(wildcards):
+    return pde_cfg(wildcards.pde)["type"]
+
+
+def ladder_of(wildcards):
+    return sorted(pde_cfg(wildcards.pde)["ladder"])
+
+
+def train_res_of(wildcards):
+    return pde_cfg(wildcards.pde)["train_res"]
+
+
+def fine_res_of(wildcards):
+    return pde_cfg(wildcards.pde)["fine_res"]
+
+
 def run_dir(pde, model, seed):
     return f"results/runs/{pde}/{model}/seed{seed}"
 
@@ -81,7 +114,7 @@ def train_inputs(wildcards):
 
 
 def test_inputs(wildcards):
-    return [data_file(wildcards.pde, "test", r) for r in sorted(pde_cfg(wildcards.pde)["ladder"])]
+    return [data_file(wildcards.pde, "test", r) for r in ladder_of(wildcards)]
 
 
 def run_outputs(name):

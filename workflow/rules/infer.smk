@@ -10,10 +10,10 @@ rule infer:
         metrics="results/runs/{pde}/{model}/seed{seed}/metrics.csv",
         examples="results/runs/{pde}/{model}/seed{seed}/examples.nc",
     params:
-        ladder=lambda wc: sorted(pde_cfg(wc.pde)["ladder"]),
-        train_res=lambda wc: pde_cfg(wc.pde)["train_res"],
-        fine_res=lambda wc: pde_cfg(wc.pde)["fine_res"],
-        model_type=lambda wc: config["models"][wc.model]["type"],
+        ladder=ladder_of,
+        train_res=train_res_of,
+        fine_res=fine_res_of,
+        model_type=model_type,
         n_examples=config["report"]["examples"],
     threads: 1
     resources:

@@ -9,9 +9,10 @@ rule train:
         history="results/runs/{pde}/{model}/seed{seed}/history.csv",
         info="results/runs/{pde}/{model}/seed{seed}/train_info.json",
     params:
-        pde_type=lambda wc: pde_cfg(wc.pde)["type"],
-        model_cfg=lambda wc: config["models"][wc.model],
-        training=config["training"],
+        pde_type=pde_type,
+        model_type=model_type,
+        model_hyper=model_hyper,
+        training=training_recipe,
         root_seed=config["seed"],
     threads: 1
     resources:

@@ -18,27 +18,25 @@ p = sm.params
 wc = sm.wildcards
 a_tr, u_tr, _ = read_pair(sm.input.train)
 a_va, u_va, _ = read_pair(sm.input.val)
-model_cfg = dict(p.model_cfg)
-model_type = model_cfg.pop("type")
+model_type = p.model_type
 # Seeds of runs differ by (root seed, PDE, model, training seed), never by scheduling.
 run_seed = int(stream(p.root_seed, "run", wc.pde, wc.model, int(wc.seed)).integers(2**31 - 1))
 info = train(
     model_type,
-    model_cfg,
+    dict(p.model_hyper),
     a_tr[:, None],
     u_tr[:, None],
     a_va[:, None],
     u_va[:, None],
     periodic=get_pde(p.pde_type).grid.kind == "periodic",
-    cfg=TrainConfig(
-        **{k: v for k, v in p.training.items() if k != "seeds"}
-    ),
+    cfg=TrainConfig(**p.training),
     seed=run_seed,
     checkpoint_path=sm.output.checkpoint,
     history_path=sm.output.history,
     progress=True,
 )
-info.update(pde=wc.pde, model=wc.model, model_type=model_type, seed=int(wc.seed), run_seed=run_seed)
+info.update(pde=wc.pde, model=wc.model, model_type=model_type, seed=int(wc.seed), run_seed=run_seed,
+            recipe=dict(p.training))
 tmp = sm.output.info + ".tmp"
 with open(tmp, "w") as fh:
     json.dump(info, fh, indent=2, default=str)
