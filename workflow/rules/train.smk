@@ -9,9 +9,9 @@ rule train:
         history="results/runs/{pde}/{model}/seed{seed}/history.csv",
         info="results/runs/{pde}/{model}/seed{seed}/train_info.json",
     params:
-        pde_type=lambda wc: pde_cfg(wc.pde)["type"],
+        pde_cfg=lambda wc: pde_cfg(wc.pde),
         model_cfg=lambda wc: config["models"][wc.model],
-        training=config["training"],
+        training=training_of,
         root_seed=config["seed"],
     threads: 1
     resources:
