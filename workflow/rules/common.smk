@@ -6,7 +6,16 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from opbench.config import ConfigError, load_schema, run_models, run_pdes, validate_config
+from opbench.config import (
+    ConfigError,
+    load_schema,
+    pde_models,
+    pde_training,
+    run_models,
+    run_pdes,
+    validate_config,
+)
+from opbench.solvers import get_pde
 from opbench.paths import export_source_path
 
 # Jobs import opbench from this checkout, whatever environment they run in (conda, SLURM).
@@ -61,7 +70,7 @@ def data_targets():
 
 
 def all_targets():
-    return ["results/report/index.html", "results/report/metrics.csv"]
+    return ["results/report/index.html", "results/report/metrics.csv", "results/report/steps.csv"]
 
 
 def model_type(wildcards):
@@ -75,10 +84,14 @@ def model_hyper(wildcards):
 
 
 def training_recipe(wildcards):
-    """The shared training recipe with the model's own overrides applied (seeds excluded)."""
-    recipe = {k: v for k, v in config["training"].items() if k != "seeds"}
+    """Shared recipe, then the PDE's overrides, then the model's (seeds excluded)."""
+    recipe = {k: v for k, v in pde_training(config, wildcards.pde).items() if k != "seeds"}
     recipe.update(config["models"][wildcards.model].get("training", {}))
     return recipe
+
+
+def pde_config(wildcards):
+    return pde_cfg(wildcards.pde)
 
 
 def pde_type(wildcards):
@@ -102,7 +115,16 @@ def run_dir(pde, model, seed):
 
 
 def run_keys():
-    return [(p, m, s) for p in PDES for m in MODELS for s in SEEDS]
+    return [(p, m, s) for p in PDES for m in pde_models(config, p) for s in SEEDS]
+
+
+def generate_gpus(pde):
+    """1 when the PDE's solver runs on a GPU (`solver: {device: cuda}`), else 0."""
+    return int((pde_cfg(pde).get("solver") or {}).get("device") == "cuda")
+
+
+def time_dependent_pdes():
+    return [p for p in PDES if get_pde(pde_cfg(p)["type"]).time_dependent]
 
 
 def train_inputs(wildcards):
@@ -123,4 +145,7 @@ def run_outputs(name):
 
 def report_figures():
     kinds = ["error_vs_resolution", "examples", "training_curves"]
-    return [f"results/report/figures/{k}_{p}.png" for p in PDES for k in kinds]
+    rollout = ["error_vs_step", "spectrum"]
+    return [f"results/report/figures/{k}_{p}.png" for p in PDES for k in kinds] + [
+        f"results/report/figures/{k}_{p}.png" for p in time_dependent_pdes() for k in rollout
+    ]

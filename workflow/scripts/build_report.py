@@ -27,9 +27,12 @@ provenance = {
     "xarray": xr.__version__,
     "config hash": config_hash(sm.params.config),
 }
+spectra = [f for f in (pd.read_csv(path) for path in sm.input.spectra) if not f.empty]
 page = build_report(
     pd.read_csv(sm.input.metrics), histories, examples, sm.params.config, provenance,
     Path(sm.output.html).parent,
+    steps=pd.read_csv(sm.input.steps),
+    spectra=pd.concat(spectra, ignore_index=True) if spectra else None,
 )
 missing = [f for f in sm.output.figures if not Path(f).exists()]
 if missing:

@@ -6,6 +6,7 @@ import sys
 import torch
 
 from opbench.evaluation.ladder import evaluate_ladder
+from opbench.training.tasks import task_of_pde
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
@@ -23,5 +24,8 @@ table = evaluate_ladder(
     metrics_path=sm.output.metrics,
     examples_path=sm.output.examples,
     n_examples=p.n_examples,
+    task=task_of_pde(p.pde_cfg),
+    steps_path=sm.output.steps,
+    spectra_path=sm.output.spectra,
 )
 print(table.to_string(), file=sys.stderr)

@@ -9,6 +9,7 @@ import torch
 from opbench.data.netcdf import read_pair
 from opbench.seeding import stream
 from opbench.solvers import get_pde
+from opbench.training.tasks import task_of_pde
 from opbench.training.trainer import TrainConfig, train
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
@@ -16,19 +17,20 @@ sys.stderr = open(sm.log[0], "w", buffering=1)
 torch.set_num_threads(max(1, sm.threads))
 p = sm.params
 wc = sm.wildcards
-a_tr, u_tr, _ = read_pair(sm.input.train)
-a_va, u_va, _ = read_pair(sm.input.val)
+task = task_of_pde(p.pde_cfg)  # static a -> u, or rollout windows (history snapshots -> next)
+x_tr, y_tr = task.training_pairs(*read_pair(sm.input.train)[:2])
+x_va, y_va = task.training_pairs(*read_pair(sm.input.val)[:2])
 model_type = p.model_type
 # Seeds of runs differ by (root seed, PDE, model, training seed), never by scheduling.
 run_seed = int(stream(p.root_seed, "run", wc.pde, wc.model, int(wc.seed)).integers(2**31 - 1))
 info = train(
     model_type,
     dict(p.model_hyper),
-    a_tr[:, None],
-    u_tr[:, None],
-    a_va[:, None],
-    u_va[:, None],
-    periodic=get_pde(p.pde_type).grid.kind == "periodic",
+    x_tr,
+    y_tr,
+    x_va,
+    y_va,
+    periodic=get_pde(p.pde_cfg["type"]).grid.kind == "periodic",
     cfg=TrainConfig(**p.training),
     seed=run_seed,
     checkpoint_path=sm.output.checkpoint,
@@ -36,7 +38,7 @@ info = train(
     progress=True,
 )
 info.update(pde=wc.pde, model=wc.model, model_type=model_type, seed=int(wc.seed), run_seed=run_seed,
-            recipe=dict(p.training))
+            task=task.name, n_train_pairs=int(x_tr.shape[0]), recipe=dict(p.training))
 tmp = sm.output.info + ".tmp"
 with open(tmp, "w") as fh:
     json.dump(info, fh, indent=2, default=str)
