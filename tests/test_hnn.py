@@ -18,6 +18,15 @@ from opbench.seeding import stream
 from opbench.solvers.hamiltonian import generate, get_system
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The test machine's cores are shared: one intra-op thread keeps these tests fast (restored after)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def divergence(model: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
     """sum_i d f_i / d z_i of the model's vector field at each point, by autograd."""
     z = z.detach().clone().requires_grad_(True)
@@ -57,7 +66,6 @@ def test_hnn_learns_mass_spring_and_its_rollout_keeps_energy() -> None:
     learned leapfrog, MLP with RK4 at the same dt = 0.1), the true energy drifts 0.2 % for the HNN
     against ~32 % for the MLP (seeds 0-2 over 50 periods: HNN <= 0.8 %, MLP >= 8 %); asserted: HNN < 3 %
     and 3x below the MLP."""
-    torch.set_num_threads(1)
     sys = get_system("mass_spring")
     z, dz = _pairs(generate(sys, stream(0, "hnn", "train"), 32, 0.1, 63))
     zt, dzt = _pairs(generate(sys, stream(0, "hnn", "test"), 8, 0.1, 63))

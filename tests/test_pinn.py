@@ -11,6 +11,16 @@ import torch
 from opbench.physics.pinn import FourierPINN, boundary_loss, fit_pinn, predict, residual
 from opbench.solvers.heat import solve_heat
 
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The test machine's cores are shared: one intra-op thread keeps these tests fast (restored after)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 TWO_PI = 2.0 * math.pi
 # Real Fourier coefficients (k, cos, sin) of the exact heat solution.
 HEAT_MODES = [(0, 0.3, 0.0), (1, 1.0, -0.5), (3, 0.2, 0.4)]
@@ -95,7 +105,6 @@ def test_pinn_fits_the_heat_equation() -> None:
 
     Evaluated mesh-free on a grid finer than the one the initial values were given on.
     """
-    torch.set_num_threads(1)
     n, alpha, T = 64, 0.01, 1.0
     x = np.arange(n) / n
     u0 = np.sin(TWO_PI * x) + 0.5 * np.cos(2 * TWO_PI * x) - 0.3 * np.sin(3 * TWO_PI * x)
