@@ -14,7 +14,7 @@ from opbench.physics.hnn import (
     train_vector_field,
     vector_field_numpy,
 )
-from opbench.seeding import stream
+from opbench.seeding import sample_streams
 from opbench.solvers.hamiltonian import generate, get_system
 
 
@@ -61,14 +61,14 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.slow
 def test_hnn_learns_mass_spring_and_its_rollout_keeps_energy() -> None:
-    """300 Adam steps on 32 trajectories (seed 0): measured vector-field errors HNN 0.007, MLP 0.023,
-    Transformer 0.021 (asserted < 0.05 / 0.1 / 0.1). Rolled out 20 periods from 8 test states (HNN with its
+    """300 Adam steps on 32 trajectories (seed 0): measured vector-field errors HNN 0.016, MLP 0.033,
+    Transformer 0.042 (asserted < 0.05 / 0.1 / 0.1). Rolled out 20 periods from 8 test states (HNN with its
     learned leapfrog, MLP with RK4 at the same dt = 0.1), the true energy drifts 0.2 % for the HNN
-    against ~32 % for the MLP (seeds 0-2 over 50 periods: HNN <= 0.8 %, MLP >= 8 %); asserted: HNN < 3 %
+    against 41 % for the MLP (earlier data draw, seeds 0-2, 50 periods: HNN <= 0.8 %, MLP >= 8 %); asserted: HNN < 3 %
     and 3x below the MLP."""
     sys = get_system("mass_spring")
-    z, dz = _pairs(generate(sys, stream(0, "hnn", "train"), 32, 0.1, 63))
-    zt, dzt = _pairs(generate(sys, stream(0, "hnn", "test"), 8, 0.1, 63))
+    z, dz = _pairs(generate(sys, sample_streams(0, "mass_spring", "train", range(32)), 0.1, 63))
+    zt, dzt = _pairs(generate(sys, sample_streams(0, "mass_spring", "test", range(8)), 0.1, 63))
     builders = {
         "hnn": lambda: HNN(1, 32, 2),
         "mlp": lambda: DerivativeMLP(1, 32, 2),

@@ -15,7 +15,7 @@ Arrays are batched: q, p of shape (B, dim). Trajectories are (steps + 1, B, dim)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -205,8 +205,7 @@ def relative_energy_error(system: SeparableHamiltonian, q: Array, p: Array) -> A
 
 def generate(
     system: SeparableHamiltonian,
-    rngs_or_rng: np.random.Generator,
-    batch: int,
+    rngs: Sequence[np.random.Generator],
     dt: float,
     steps: int,
     *,
@@ -214,12 +213,19 @@ def generate(
     method: str = "yoshida4",
     energy_tol: float = 1e-4,
 ) -> dict[str, Array]:
-    """A batch of trajectories with their exact time derivatives and energies, energy checked.
+    """One trajectory per generator in ``rngs`` (e.g. ``sample_streams``), energy checked.
+
+    Each trajectory's initial state comes from its own generator, so the data never depends on the
+    batch it was generated in.
 
     Returns q, p, dqdt, dpdt of shape (S, B, dim), energy (S, B) and t (S,). Raises
     ``SolverCheckError`` when the relative energy error anywhere exceeds ``energy_tol``.
     """
-    q0, p0 = sample_initial(system, rngs_or_rng, batch)
+    if len(rngs) < 1:
+        raise ValueError("generate needs at least one random generator (one per trajectory)")
+    states = [sample_initial(system, rng, 1) for rng in rngs]
+    q0 = np.concatenate([q for q, _ in states])
+    p0 = np.concatenate([p for _, p in states])
     q, p = integrate_system(system, q0, p0, dt, steps, method=method, save_every=save_every)
     check_finite(np.moveaxis(q, 1, 0), system.name)
     worst = float(relative_energy_error(system, q, p).max())
