@@ -61,7 +61,7 @@ CASES = [
     (["pdes", "burgers", "params", "nu"], "abc", False, ["pdes.burgers.params.nu", "expected number"]),
     (["pdes", "burgers", "params", "nu"], -0.1, False, ["pdes.burgers.params.nu", "out of range", "> 0"]),
     (["pdes", "heat", "fine_res"], 4, False, ["pdes.heat.fine_res", ">= 8"]),
-    (["pdes", "heat", "ladder"], [16, 24, 64], False, ["pdes.heat.ladder", "24", "fine_res 128"]),
+    (["pdes", "heat", "ladder"], [16, 24, 64], False, ["pdes.heat.ladder", "24", "fine_res 64"]),
     (["pdes", "heat", "train_res"], 128, False, ["pdes.heat.train_res", "not on the ladder", "16, 32, 64"]),
     (["pdes", "heat", "type"], "wave", False, ["pdes.heat.type", "'wave'", "heat", "burgers"]),
     (["models", "fno", "type"], "gpt", False, ["models.fno.type", "'gpt'", "fno", "transformer"]),

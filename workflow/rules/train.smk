@@ -10,6 +10,7 @@ rule train:
         info="results/runs/{pde}/{model}/seed{seed}/train_info.json",
     params:
         pde_type=lambda wc: pde_cfg(wc.pde)["type"],
+        train_res=lambda wc: pde_cfg(wc.pde)["train_res"],
         model_cfg=lambda wc: config["models"][wc.model],
         training=config["training"],
         root_seed=config["seed"],

@@ -7,17 +7,20 @@ import sys
 import torch
 
 from opbench.data.netcdf import read_pair
+from opbench.errors import one_line_errors
 from opbench.seeding import stream
 from opbench.solvers import get_pde
 from opbench.training.trainer import TrainConfig, train
 
+one_line_errors()  # an opbench error ends the job with one line in the log, not a traceback
 sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 torch.set_num_threads(max(1, sm.threads))
+torch.use_deterministic_algorithms(True, warn_only=True)
 p = sm.params
 wc = sm.wildcards
-a_tr, u_tr, _ = read_pair(sm.input.train)
-a_va, u_va, _ = read_pair(sm.input.val)
+a_tr, u_tr, _ = read_pair(sm.input.train, expect_res=int(p.train_res))
+a_va, u_va, _ = read_pair(sm.input.val, expect_res=int(p.train_res))
 model_cfg = dict(p.model_cfg)
 model_type = model_cfg.pop("type")
 # Seeds of runs differ by (root seed, PDE, model, training seed), never by scheduling.
@@ -37,6 +40,8 @@ info = train(
     checkpoint_path=sm.output.checkpoint,
     history_path=sm.output.history,
     progress=True,
+    # Not a declared output, so Snakemake keeps it when the job is killed; removed when done.
+    resume_path=os.path.join(os.path.dirname(sm.output.checkpoint), "resume.pt"),
 )
 info.update(pde=wc.pde, model=wc.model, model_type=model_type, seed=int(wc.seed), run_seed=run_seed)
 tmp = sm.output.info + ".tmp"

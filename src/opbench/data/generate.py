@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from opbench import __version__
 from opbench.data.netcdf import coordinate, flatten_attrs, write_netcdf
 from opbench.seeding import sample_streams
-from opbench.solvers import PDE, get_pde
+from opbench.solvers import PDE, SolverInstabilityError, get_pde
 
 
 def solve_chunk(pde_type: str, cfg: Mapping[str, Any], seed: int, pde_name: str, split: str,
@@ -31,7 +31,14 @@ def solve_chunk(pde_type: str, cfg: Mapping[str, Any], seed: int, pde_name: str,
     """Solve samples ``start..stop-1`` on the fine grid (one dask task)."""
     spec = get_pde(pde_type)
     rngs = sample_streams(seed, pde_name, split, range(start, stop))
-    return spec.generate(rngs, cfg["fine_res"], dict(cfg))
+    try:
+        return spec.generate(rngs, cfg["fine_res"], dict(cfg))
+    except SolverInstabilityError as exc:
+        # Name the sample of the split (the solver only knows its index within this chunk).
+        which = f"sample {start + exc.sample}" if exc.sample is not None else f"samples {start}..{stop - 1}"
+        raise SolverInstabilityError(
+            f"{pde_name} {split} {which} (seed {seed}) is unstable: {exc}", sample=exc.sample
+        ) from exc
 
 
 def chunk_bounds(n_samples: int, chunk_size: int) -> list[tuple[int, int]]:

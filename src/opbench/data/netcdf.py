@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from opbench.errors import OpbenchError
+
 SPATIAL_DIMS = ("x", "y")
 
 
-class DataFileError(ValueError):
+class DataFileError(OpbenchError, ValueError):
     """A data file that cannot be used: unreadable, wrong variables, NaNs, mismatched grids."""
 
 

@@ -35,17 +35,20 @@ def write_csv_atomic(frame: pd.DataFrame, path: str | Path) -> None:
 
 def evaluate_ladder(*, checkpoint: str | Path, test_files: Mapping[int, str | Path], train_info: Mapping[str, Any],
                     labels: Mapping[str, Any], metrics_path: str | Path, examples_path: str | Path,
-                    n_examples: int = 3, device: str | None = None, batch_size: int = 64) -> pd.DataFrame:
+                    n_examples: int = 3, device: str | None = None, batch_size: int = 64,
+                    expect_model: str | None = None) -> pd.DataFrame:
     """Per-sample relative L2 at each resolution, summarised into one row per resolution.
 
     Inputs at every resolution are the restrictions of the same fine-grid functions, so a
-    discretization-invariant model gives the same error on every rung.
+    discretization-invariant model gives the same error on every rung. The checkpoint and every
+    test file are checked before any inference runs (``expect_model`` names the model type the
+    checkpoint must hold).
     """
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model, normalizer, _ = load_checkpoint(checkpoint, device=device)
+    model, normalizer, _ = load_checkpoint(checkpoint, device=device, expect_model=expect_model)
+    tests = {int(res): read_pair(path, expect_res=int(res)) for res, path in sorted(test_files.items())}
     rows, fields = [], {}
-    for res, path in sorted(test_files.items()):
-        a, u, ds = read_pair(path, expect_res=int(res))
+    for res, (a, u, ds) in tests.items():
         predict(model, normalizer, a[: min(2, len(a)), None], device=device)  # warm-up, not timed
         pred, seconds = predict(model, normalizer, a[:, None], batch_size=batch_size, device=device)
         pred = pred[:, 0]
