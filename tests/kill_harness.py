@@ -1,7 +1,8 @@
 """Kill a real Snakemake run at chosen moments and restart it, as a pre-empted or crashed job would be.
 
-A kill point is (stage, delay, signal): once a job of the stage has opened its log (the scripts do
-that after their imports, right before the work), wait ``delay`` seconds, then send ``signal`` to
+A kill point is (stage, delay, signal): once a job of the stage has started its work (its script
+opened its log, which the scripts do after their imports; for training, once an epoch has been
+written to the history), wait ``delay`` seconds, then send ``signal`` to
 the workflow's whole process group (Snakemake and every job it started). SIGKILL is a crash or an
 out-of-memory kill; SIGTERM to the group is what ``scancel`` or a SLURM pre-emption sends first.
 Points are drawn from a seeded generator and grouped into chains: each chain is one working
@@ -21,13 +22,13 @@ from pathlib import Path
 
 from tiny_workflow import check_integrity, snakemake, snakemake_cmd
 
-LOG_DIRS = {"generate": "generate", "train": "train", "infer": "infer", "aggregate": "aggregate_metrics",
-            "report": "report"}
+TRIGGERS = {"generate": "logs/generate/*.log", "train": "results/runs/*/*/seed*/history.csv",
+            "infer": "logs/infer/*.log", "aggregate": "logs/aggregate_metrics/*.log", "report": "logs/report/*.log"}
 # Upper bounds of the delays: about the length of each stage's work in the tiny run.
-MAX_DELAY = {"generate": 1.5, "train": 4.0, "infer": 1.5, "aggregate": 0.4, "report": 3.0}
+MAX_DELAY = {"generate": 1.5, "train": 0.5, "infer": 1.5, "aggregate": 0.4, "report": 3.0}
 CHAINS = (
-    ("generate", "generate", "train", "infer", "aggregate", "report"),
-    ("generate", "train", "train", "infer", "report", "report"),
+    ("generate", "train", "infer", "aggregate", "report"),
+    ("generate", "generate", "train", "train", "infer", "report"),
 )
 
 
@@ -48,10 +49,11 @@ class Outcome:
     faults: list[str] = field(default_factory=list)  # truncated files under final names
     stale_temporaries: int = 0  # hidden .tmp files a killed writer left (never under a final name)
     resume_state: bool = False  # a train resume.pt was on disk after the kill
+    started: float = 0.0
 
 
 def kill_plan(seed: int = 2026) -> list[list[KillPoint]]:
-    """The seeded kill points, one list per chain; in each chain the first train point uses SIGTERM."""
+    """The seeded kill points, one list per chain; the second chain's first train point uses SIGTERM."""
     rng = random.Random(seed)
     plan = []
     for stages in CHAINS:
@@ -89,6 +91,16 @@ def _wait_group_gone(pgid: int, timeout: float) -> bool:
     return True
 
 
+def _touched_since(workdir: Path, pattern: str, since: float) -> bool:
+    for path in workdir.glob(pattern):
+        try:
+            if path.stat().st_mtime >= since:
+                return True
+        except FileNotFoundError:  # replaced or removed while we looked
+            continue
+    return False
+
+
 def unlock_if_needed(workdir: Path) -> None:
     locks = workdir / ".snakemake" / "locks"
     if locks.exists() and any(locks.iterdir()):
@@ -100,8 +112,7 @@ def run_until_killed(workdir: Path, point: KillPoint, log: Path, timeout: float 
     """Start (or restart) the workflow, kill its process group at ``point``, check what is on disk."""
     unlock_if_needed(workdir)
     outcome = Outcome(point)
-    started = time.time()
-    trigger = workdir / "logs" / LOG_DIRS[point.stage]
+    started = outcome.started = time.time()
     with open(log, "a") as out:
         out.write(f"\n=== segment killed at {point.label()} ===\n")
         out.flush()
@@ -111,7 +122,7 @@ def run_until_killed(workdir: Path, point: KillPoint, log: Path, timeout: float 
     try:
         deadline = time.monotonic() + timeout
         while proc.poll() is None and time.monotonic() < deadline:
-            if trigger.exists() and any(p.stat().st_mtime >= started for p in trigger.iterdir()):
+            if _touched_since(workdir, TRIGGERS[point.stage], started):
                 time.sleep(point.delay)
                 if proc.poll() is None:
                     os.killpg(pgid, point.sig)
@@ -137,7 +148,7 @@ def run_until_killed(workdir: Path, point: KillPoint, log: Path, timeout: float 
     return outcome
 
 
-def resumed_jobs(workdir: Path) -> int:
-    """Train logs of the last attempt that say they resumed from a resume state."""
-    logs = (workdir / "logs" / "train").glob("*.log") if (workdir / "logs" / "train").exists() else []
-    return sum("resumed" in p.read_text(errors="replace") for p in logs)
+def resumed_jobs(workdir: Path, since: float) -> int:
+    """Train jobs started after ``since`` that continued from a resume state (their log says so)."""
+    return sum("opbench: resumed" in p.read_text(errors="replace")
+               for p in workdir.glob("logs/train/*.log") if p.stat().st_mtime >= since)

@@ -48,7 +48,7 @@ def _bad_config(tmp_path: Path, edit) -> Path:
     cfg = yaml.safe_load(TINY.read_text())
     edit(cfg)
     path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(cfg))
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
 
 
@@ -223,7 +223,8 @@ def test_diverging_training_fails_the_rule_and_writes_no_model(tmp_path: Path, f
     cfg = copy.deepcopy(yaml.safe_load(TINY.read_text()))
     cfg["training"]["lr"] = 1.0e30
     cfg_file = tmp_path / "diverge.yaml"
-    cfg_file.write_text(yaml.safe_dump(cfg))
+    # keep the key order: Snakemake compares params including their order, and would regenerate the data
+    cfg_file.write_text(yaml.safe_dump(cfg, sort_keys=False))
     data_before = _digests(work, "results/data/burgers")
     proc = snakemake(work, "--cores", "2", "--keep-going", "all", configfile=cfg_file)
     assert proc.returncode != 0

@@ -5,6 +5,7 @@ truncated NetCDF file or checkpoint is under its final name."""
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -36,11 +37,14 @@ def test_killed_runs_complete_with_the_outputs_of_an_uninterrupted_run(tmp_path_
             outcome = run_until_killed(workdir, point, log)
             outcomes.append(outcome)
             assert not outcome.faults, (point.label(), outcome.faults)
-            resumed += resumed_jobs(workdir)
+            if point.stage == "train" and outcome.delivered and point.sig == signal.SIGTERM:
+                assert outcome.resume_state  # SIGTERM inside the training loop: the state was saved
+            resumed += resumed_jobs(workdir, outcome.started)
         unlock_if_needed(workdir)
+        t0 = time.time()
         final = snakemake(workdir, "--cores", "2", "--rerun-incomplete")
         assert final.returncode == 0, final.stderr[-4000:]
-        resumed += resumed_jobs(workdir)
+        resumed += resumed_jobs(workdir, t0)
         assert not check_integrity(workdir)
         compare_outputs(workdir, ref)
         assert not list(Path(workdir, "results", "runs").rglob("resume.pt"))  # removed when training ended
