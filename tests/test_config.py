@@ -72,6 +72,13 @@ CASES = [
     (["run"], {"models": ["bert"]}, False, ["run.models", "'bert'", "fno"]),
     (["pdes", "Bad-Name"], {}, False, ["pdes", "'Bad-Name'", "must match"]),
     (["models", "transformer", "patch"], 3, False, ["models.transformer.patch", "3", "ladder"]),
+    (["run"], {"pdes": ["wave"]}, False, ["run.pdes", "'wave'", "burgers"]),
+    (["training", "batch_size"], "four", False, ["training.batch_size", "expected integer", "'four'"]),
+    (["training", "checkpoint_every"], -1, False, ["training.checkpoint_every", "out of range", ">= 0"]),
+    (["pdes", "burgers", "grf", "sigma"], None, True, ["missing key 'sigma'", "pdes.burgers.grf"]),
+    (["report", "examples"], 0, False, ["report.examples", ">= 1"]),
+    (["title"], ["<b>", "list"], False, ["title", "expected string"]),
+    (["pdes", "burgers", "solver", "dt"], 0, False, ["pdes.burgers.solver.dt", "> 0"]),
 ]
 
 

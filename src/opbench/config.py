@@ -20,12 +20,13 @@ import jsonschema
 import yaml
 from jsonschema.exceptions import ValidationError, best_match
 
+from opbench.errors import OpbenchError
 from opbench.solvers import get_pde
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
-class ConfigError(ValueError):
+class ConfigError(OpbenchError, ValueError):
     """A config mistake, described in one line that names the key."""
 
 

@@ -13,6 +13,7 @@ rule train:
         model_type=model_type,
         model_hyper=model_hyper,
         training=training_recipe,
+        train_res=train_res_of,
         root_seed=config["seed"],
     threads: 1
     resources:

@@ -10,8 +10,10 @@ import xarray as xr
 
 from opbench import __version__
 from opbench.config import config_hash
+from opbench.errors import one_line_errors
 from opbench.report.build import build_report
 
+one_line_errors()  # an opbench error ends the job with one line in the log, not a traceback
 sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 keys = [tuple(k) for k in sm.params.runs]

@@ -88,21 +88,23 @@ def evaluate_ladder(*, checkpoint: str | Path, test_files: Mapping[int, str | Pa
                     labels: Mapping[str, Any], metrics_path: str | Path, examples_path: str | Path,
                     n_examples: int = 3, device: str | None = None, batch_size: int = 64,
                     task: Task | None = None, steps_path: str | Path | None = None,
-                    spectra_path: str | Path | None = None) -> pd.DataFrame:
+                    spectra_path: str | Path | None = None, expect_model: str | None = None) -> pd.DataFrame:
     """Per-sample relative L2 at each resolution, summarised into one row per resolution.
 
     Inputs at every resolution are the restrictions of the same fine-grid functions, so a
     discretization-invariant model gives the same error on every rung. ``task`` (default static
     a -> u) says what the model sees and predicts; a rollout task also writes the error per
     predicted step (``steps_path``) and the energy/enstrophy spectra of the last step
-    (``spectra_path``), each a tidy CSV (empty but for its header for static tasks).
+    (``spectra_path``), each a tidy CSV (empty but for its header for static tasks). The
+    checkpoint and every test file are checked before any inference runs (``expect_model`` names
+    the model type the checkpoint must hold).
     """
     task = task or StaticTask()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model, normalizer, _ = load_checkpoint(checkpoint, device=device)
+    model, normalizer, _ = load_checkpoint(checkpoint, device=device, expect_model=expect_model)
+    tests = {int(res): read_pair(path, expect_res=int(res)) for res, path in sorted(test_files.items())}
     rows, fields, step_rows, spectrum_rows = [], {}, [], []
-    for res, path in sorted(test_files.items()):
-        a, u, ds = read_pair(path, expect_res=int(res))
+    for res, (a, u, ds) in tests.items():
         x_warm, _ = task.training_pairs(a[: min(2, len(a))], u[: min(2, len(a))])
         predict(model, normalizer, x_warm[:2], device=device)  # warm-up, not timed
         timed = _TimedModel(model, normalizer, batch_size, device)
