@@ -61,7 +61,7 @@ CASES = [
     (["pdes", "burgers", "params", "nu"], "abc", False, ["pdes.burgers.params.nu", "expected number"]),
     (["pdes", "burgers", "params", "nu"], -0.1, False, ["pdes.burgers.params.nu", "out of range", "> 0"]),
     (["pdes", "heat", "fine_res"], 4, False, ["pdes.heat.fine_res", ">= 8"]),
-    (["pdes", "heat", "ladder"], [16, 24, 64], False, ["pdes.heat.ladder", "24", "fine_res 128"]),
+    (["pdes", "burgers", "ladder"], [16, 24, 64], False, ["pdes.burgers.ladder", "24", "fine_res 128"]),
     (["pdes", "heat", "train_res"], 128, False, ["pdes.heat.train_res", "not on the ladder", "16, 32, 64"]),
     (["pdes", "heat", "type"], "wave", False, ["pdes.heat.type", "'wave'", "heat", "burgers"]),
     (["models", "fno", "type"], "gpt", False, ["models.fno.type", "'gpt'", "fno", "transformer"]),
@@ -72,6 +72,13 @@ CASES = [
     (["run"], {"models": ["bert"]}, False, ["run.models", "'bert'", "fno"]),
     (["pdes", "Bad-Name"], {}, False, ["pdes", "'Bad-Name'", "must match"]),
     (["models", "transformer", "patch"], 3, False, ["models.transformer.patch", "3", "ladder"]),
+    (["run"], {"pdes": ["wave"]}, False, ["run.pdes", "'wave'", "burgers"]),
+    (["training", "batch_size"], "four", False, ["training.batch_size", "expected integer", "'four'"]),
+    (["training", "checkpoint_every"], -1, False, ["training.checkpoint_every", "out of range", ">= 0"]),
+    (["pdes", "burgers", "grf", "sigma"], None, True, ["missing key 'sigma'", "pdes.burgers.grf"]),
+    (["report", "examples"], 0, False, ["report.examples", ">= 1"]),
+    (["title"], ["<b>", "list"], False, ["title", "expected string"]),
+    (["pdes", "burgers", "solver", "dt"], 0, False, ["pdes.burgers.solver.dt", "> 0"]),
 ]
 
 

@@ -125,3 +125,13 @@ def test_read_pair_refuses_untrustworthy_files(tmp_path: Path, case: str, expect
         read_pair(path, expect_res=16 if case == "res" else None)
     assert expected in str(info.value) and str(path) in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_bytes_do_not_depend_on_the_order_of_config_keys(tmp_path: Path) -> None:
+    first = _generate(tmp_path, "ordered", workers=1, chunk_size=8)
+    reordered = {k: (dict(reversed(list(v.items()))) if isinstance(v, dict) else v)
+                 for k, v in reversed(list(HEAT.items()))}
+    outputs = {r: tmp_path / f"reordered_s{r}.nc" for r in HEAT["ladder"]}
+    gen.generate_dataset(pde_name="heat", cfg=reordered, split="train", seed=7, outputs=outputs, progress=False,
+                         workers=1, chunk_size=8)
+    assert [_digest(p) for p in first.values()] == [_digest(p) for p in outputs.values()]

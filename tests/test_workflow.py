@@ -32,8 +32,17 @@ def cfg() -> dict:
     return yaml.safe_load(SMOKE.read_text())
 
 
+def _pde_models(cfg: dict, pde: str) -> list[str]:
+    chosen = cfg["pdes"][pde].get("models")
+    return [m for m in cfg["models"] if m in chosen] if chosen else list(cfg["models"])
+
+
+def _one_d(cfg: dict) -> dict:
+    return {p: s for p, s in cfg["pdes"].items() if s["type"] in ("heat", "burgers")}
+
+
 def test_netcdf_files_have_the_promised_layout(smoke_run: Path, cfg: dict) -> None:
-    for pde, spec in cfg["pdes"].items():
+    for pde, spec in _one_d(cfg).items():
         fine = max(spec["ladder"])
         for split in ("train", "val", "test"):
             with xr.open_dataset(smoke_run / f"results/data/{pde}/{split}_s{fine}.nc") as top:
@@ -89,7 +98,7 @@ def test_metrics_table_has_every_model_and_resolution(smoke_run: Path, cfg: dict
     required = ["pde", "model", "seed", "train_res", "eval_res", "rel_l2_mean", "rel_l2_std", "n_params",
                 "train_seconds", "infer_seconds_per_sample"]
     assert set(required) <= set(table.columns)
-    expected = {(p, m, s, r) for p, spec in cfg["pdes"].items() for m in cfg["models"]
+    expected = {(p, m, s, r) for p, spec in cfg["pdes"].items() for m in _pde_models(cfg, p)
                 for s in cfg["training"]["seeds"] for r in spec["ladder"]}
     got = set(zip(table.pde, table.model, table.seed, table.eval_res, strict=True))
     assert got == expected and len(table) == len(expected)
@@ -118,12 +127,71 @@ def test_every_run_kept_its_best_validation_checkpoint(smoke_run: Path, cfg: dic
     import json
 
     for pde in cfg["pdes"]:
-        for model in cfg["models"]:
+        for model in _pde_models(cfg, pde):
             run = smoke_run / f"results/runs/{pde}/{model}/seed0"
             history = pd.read_csv(run / "history.csv")
             info = json.loads((run / "train_info.json").read_text())
             assert len(history) == cfg["training"]["epochs"]
             assert info["best_epoch"] == int(history.loc[history.val_loss.idxmin(), "epoch"])
+
+
+def test_darcy_data_lives_on_the_vertex_grid_with_its_check(smoke_run: Path, cfg: dict) -> None:
+    spec = cfg["pdes"]["darcy"]
+    fine = max(spec["ladder"])
+    with xr.open_dataset(smoke_run / f"results/data/darcy/test_s{fine}.nc") as top:
+        top = top.load()
+    for res in spec["ladder"]:
+        with xr.open_dataset(smoke_run / f"results/data/darcy/test_s{res}.nc") as ds:
+            ds = ds.load()
+        assert dict(ds.sizes) == {"sample": spec["samples"]["test"], "x": res, "y": res}
+        assert ds["a"].dims == ("sample", "x", "y") and ds["u"].dims == ("sample", "x", "y")
+        np.testing.assert_allclose(ds["x"].values, np.linspace(0.0, 1.0, res))
+        assert set(np.unique(ds["a"].values)) <= {spec["params"]["a_high"], spec["params"]["a_low"]}
+        u = ds["u"].values
+        assert np.abs(u[:, [0, -1], :]).max() == 0.0 and np.abs(u[:, :, [0, -1]]).max() == 0.0
+        assert (u[:, 1:-1, 1:-1] > 0).all()  # f = 1 > 0 and u = 0 on the boundary: u > 0 inside
+        k = (fine - 1) // (res - 1)
+        np.testing.assert_array_equal(u, top["u"].values[:, ::k, ::k])
+        assert 1.8 <= ds.attrs["check_observed_order"] <= 2.2 and ds.attrs["check_residual_max"] < 1e-8
+
+
+def test_navier_stokes_data_are_snapshots_in_time(smoke_run: Path, cfg: dict) -> None:
+    spec = cfg["pdes"]["navier_stokes"]
+    n_t = int(round(spec["params"]["T"] / spec["params"]["snapshot_dt"]))
+    for res in spec["ladder"]:
+        with xr.open_dataset(smoke_run / f"results/data/navier_stokes/train_s{res}.nc") as ds:
+            ds = ds.load()
+        assert ds["u"].dims == ("sample", "t", "x", "y") and ds["a"].dims == ("sample", "x", "y")
+        assert dict(ds.sizes) == {"sample": spec["samples"]["train"], "t": n_t, "x": res, "y": res}
+        np.testing.assert_allclose(ds["t"].values, spec["params"]["snapshot_dt"] * np.arange(1, n_t + 1))
+        assert ds["t"].attrs["axis"] == "T"
+        # mean vorticity stays zero (the forcing and the initial field have zero mean)
+        assert np.abs(ds["u"].values.astype(np.float64).mean(axis=(-2, -1))).max() < 1e-5
+        assert ds.attrs["check_tg_error"] < 1e-6 and ds.attrs["check_refine_rel_diff"] < 1e-3
+
+
+def test_rollout_metrics_per_step_and_physics_figures(smoke_run: Path, cfg: dict) -> None:
+    spec = cfg["pdes"]["navier_stokes"]
+    n_pred = int(round(spec["params"]["T"] / spec["params"]["snapshot_dt"])) - spec["history"]
+    steps = pd.read_csv(smoke_run / "results/report/steps.csv")
+    assert set(steps.pde) == {"navier_stokes"}  # static tasks have no steps
+    models = _pde_models(cfg, "navier_stokes")
+    expected = {(m, r, k) for m in models for r in spec["ladder"] for k in range(1, n_pred + 1)}
+    assert set(zip(steps.model, steps.eval_res, steps.step, strict=True)) == expected
+    assert len(steps) == len(expected)
+    assert np.isfinite(steps[["rel_l2_mean", "enstrophy_rel_error_mean"]].to_numpy()).all()
+    first_t = spec["history"] + 1
+    np.testing.assert_allclose(steps.t, (steps.step + first_t - 1) * spec["params"]["snapshot_dt"])
+    metrics = pd.read_csv(smoke_run / "results/report/metrics.csv")
+    ns = metrics[metrics.pde == "navier_stokes"]
+    assert (ns.task == "rollout").all() and (ns.n_steps == n_pred).all()
+    assert (metrics[metrics.pde != "navier_stokes"].task == "static").all()
+    spectra = pd.read_csv(smoke_run / f"results/runs/navier_stokes/{models[0]}/seed0/spectra.csv")
+    assert set(spectra.eval_res) == set(spec["ladder"]) and (spectra.step == n_pred).all()
+    assert (spectra.energy_true >= 0).all() and spectra.energy_true.sum() > 0
+    html = (smoke_run / "results/report/index.html").read_text()
+    for fig in ("error_vs_step_navier_stokes.png", "spectrum_navier_stokes.png", "examples_darcy.png"):
+        assert fig in html and (smoke_run / "results/report/figures" / fig).stat().st_size > 5000
 
 
 def test_snakemake_report_includes_the_figures(smoke_run: Path) -> None:

@@ -20,12 +20,13 @@ import jsonschema
 import yaml
 from jsonschema.exceptions import ValidationError, best_match
 
+from opbench.errors import OpbenchError
 from opbench.solvers import get_pde
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
-class ConfigError(ValueError):
+class ConfigError(OpbenchError, ValueError):
     """A config mistake, described in one line that names the key."""
 
 
@@ -131,6 +132,13 @@ def _check_semantics(cfg: dict[str, Any]) -> None:
                     f"pdes.{name}.ladder: resolution {res} does not restrict fine_res {fine} exactly "
                     f"(allowed: {rule} of it, e.g. {shown})"
                 )
+        if get_pde(pde["type"]).time_dependent:
+            _check_history(name, pde)
+        for item in pde.get("models", []):
+            if item not in cfg["models"]:
+                raise ConfigError(
+                    f"pdes.{name}.models: {item!r} is not defined (allowed: {', '.join(sorted(cfg['models']))})"
+                )
         if pde["train_res"] not in pde["ladder"]:
             raise ConfigError(
                 f"pdes.{name}.train_res: {pde['train_res']} is not on the ladder "
@@ -147,12 +155,41 @@ def _check_semantics(cfg: dict[str, Any]) -> None:
         patch = model.get("patch", 1) if model["type"] == "transformer" else 1
         if patch > 1:
             for pname in run_pdes(cfg):
+                if mname not in pde_models(cfg, pname):
+                    continue
                 bad = [r for r in cfg["pdes"][pname]["ladder"] if r % patch]
                 if bad:
                     raise ConfigError(
                         f"models.{mname}.patch: {patch} does not divide resolutions {bad} of pdes.{pname}.ladder "
                         f"(allowed: a patch size dividing every ladder resolution)"
                     )
+
+
+def _check_history(name: str, pde: Mapping[str, Any]) -> None:
+    """A rollout needs more snapshots than its history (the first ``history`` are the input)."""
+    params = pde.get("params", {})
+    total, every = params.get("T"), params.get("snapshot_dt", 1.0)
+    history = pde.get("history", 10)
+    if total is None:
+        return
+    snapshots = int(round(float(total) / float(every)))
+    if history >= snapshots:
+        raise ConfigError(
+            f"pdes.{name}.history: {history} leaves nothing to predict from T/snapshot_dt = {snapshots} snapshots "
+            f"(allowed: 1 to {snapshots - 1})"
+        )
+
+
+def pde_models(cfg: Mapping[str, Any], pde: str) -> list[str]:
+    """Model names run on one PDE: its own ``models`` list if given, else every run model (config order)."""
+    chosen = cfg["pdes"][pde].get("models")
+    run = run_models(cfg)
+    return [m for m in run if m in chosen] if chosen else run
+
+
+def pde_training(cfg: Mapping[str, Any], pde: str) -> dict[str, Any]:
+    """The training recipe of one PDE: the shared ``training`` with the PDE's own overrides on top."""
+    return {**cfg["training"], **(cfg["pdes"][pde].get("training") or {})}
 
 
 def run_pdes(cfg: Mapping[str, Any]) -> list[str]:

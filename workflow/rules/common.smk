@@ -6,7 +6,16 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from opbench.config import ConfigError, load_schema, run_models, run_pdes, validate_config
+from opbench.config import (
+    ConfigError,
+    load_schema,
+    pde_models,
+    pde_training,
+    run_models,
+    run_pdes,
+    validate_config,
+)
+from opbench.solvers import get_pde
 from opbench.paths import export_source_path
 
 # Jobs import opbench from this checkout, whatever environment they run in (conda, SLURM).
@@ -61,7 +70,44 @@ def data_targets():
 
 
 def all_targets():
-    return ["results/report/index.html", "results/report/metrics.csv"]
+    return ["results/report/index.html", "results/report/metrics.csv", "results/report/steps.csv"]
+
+
+def model_type(wildcards):
+    return config["models"][wildcards.model]["type"]
+
+
+def model_hyper(wildcards):
+    """Constructor arguments of a model: its config entry without `type` and `training`."""
+    entry = config["models"][wildcards.model]
+    return {k: v for k, v in entry.items() if k not in ("type", "training")}
+
+
+def training_recipe(wildcards):
+    """Shared recipe, then the PDE's overrides, then the model's (seeds excluded)."""
+    recipe = {k: v for k, v in pde_training(config, wildcards.pde).items() if k != "seeds"}
+    recipe.update(config["models"][wildcards.model].get("training", {}))
+    return recipe
+
+
+def pde_config(wildcards):
+    return pde_cfg(wildcards.pde)
+
+
+def pde_type(wildcards):
+    return pde_cfg(wildcards.pde)["type"]
+
+
+def ladder_of(wildcards):
+    return sorted(pde_cfg(wildcards.pde)["ladder"])
+
+
+def train_res_of(wildcards):
+    return pde_cfg(wildcards.pde)["train_res"]
+
+
+def fine_res_of(wildcards):
+    return pde_cfg(wildcards.pde)["fine_res"]
 
 
 def run_dir(pde, model, seed):
@@ -69,7 +115,16 @@ def run_dir(pde, model, seed):
 
 
 def run_keys():
-    return [(p, m, s) for p in PDES for m in MODELS for s in SEEDS]
+    return [(p, m, s) for p in PDES for m in pde_models(config, p) for s in SEEDS]
+
+
+def generate_gpus(pde):
+    """1 when the PDE's solver runs on a GPU (`solver: {device: cuda}`), else 0."""
+    return int((pde_cfg(pde).get("solver") or {}).get("device") == "cuda")
+
+
+def time_dependent_pdes():
+    return [p for p in PDES if get_pde(pde_cfg(p)["type"]).time_dependent]
 
 
 def train_inputs(wildcards):
@@ -81,7 +136,7 @@ def train_inputs(wildcards):
 
 
 def test_inputs(wildcards):
-    return [data_file(wildcards.pde, "test", r) for r in sorted(pde_cfg(wildcards.pde)["ladder"])]
+    return [data_file(wildcards.pde, "test", r) for r in ladder_of(wildcards)]
 
 
 def run_outputs(name):
@@ -90,4 +145,7 @@ def run_outputs(name):
 
 def report_figures():
     kinds = ["error_vs_resolution", "examples", "training_curves"]
-    return [f"results/report/figures/{k}_{p}.png" for p in PDES for k in kinds]
+    rollout = ["error_vs_step", "spectrum"]
+    return [f"results/report/figures/{k}_{p}.png" for p in PDES for k in kinds] + [
+        f"results/report/figures/{k}_{p}.png" for p in time_dependent_pdes() for k in rollout
+    ]

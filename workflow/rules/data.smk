@@ -20,6 +20,7 @@ def _make_generate_rule(pde):
         threads: local_cores_or(4)
         resources:
             mem_mb=4000,
+            gpu=generate_gpus(pde),
         log:
             f"logs/generate/{pde}_{{split}}.log",
         benchmark:

@@ -9,12 +9,15 @@ rule infer:
     output:
         metrics="results/runs/{pde}/{model}/seed{seed}/metrics.csv",
         examples="results/runs/{pde}/{model}/seed{seed}/examples.nc",
+        steps="results/runs/{pde}/{model}/seed{seed}/steps.csv",
+        spectra="results/runs/{pde}/{model}/seed{seed}/spectra.csv",
     params:
-        ladder=lambda wc: sorted(pde_cfg(wc.pde)["ladder"]),
-        train_res=lambda wc: pde_cfg(wc.pde)["train_res"],
-        fine_res=lambda wc: pde_cfg(wc.pde)["fine_res"],
-        model_type=lambda wc: config["models"][wc.model]["type"],
+        ladder=ladder_of,
+        train_res=train_res_of,
+        fine_res=fine_res_of,
+        model_type=model_type,
         n_examples=config["report"]["examples"],
+        pde_cfg=pde_config,
     threads: 1
     resources:
         mem_mb=4000,

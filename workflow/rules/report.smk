@@ -16,9 +16,26 @@ rule aggregate_metrics:
         "../scripts/aggregate_metrics.py"
 
 
+rule aggregate_steps:
+    input:
+        run_outputs("steps.csv"),
+    output:
+        "results/report/steps.csv",
+    log:
+        "logs/aggregate_steps/all.log",
+    benchmark:
+        "results/benchmarks/aggregate_steps/all.tsv"
+    conda:
+        "../../envs/opbench.yaml"
+    script:
+        "../scripts/aggregate_steps.py"
+
+
 rule report:
     input:
         metrics="results/report/metrics.csv",
+        steps="results/report/steps.csv",
+        spectra=run_outputs("spectra.csv"),
         histories=run_outputs("history.csv"),
         examples=run_outputs("examples.nc"),
     output:

@@ -9,9 +9,11 @@ rule train:
         history="results/runs/{pde}/{model}/seed{seed}/history.csv",
         info="results/runs/{pde}/{model}/seed{seed}/train_info.json",
     params:
-        pde_type=lambda wc: pde_cfg(wc.pde)["type"],
-        model_cfg=lambda wc: config["models"][wc.model],
-        training=config["training"],
+        pde_cfg=pde_config,
+        model_type=model_type,
+        model_hyper=model_hyper,
+        training=training_recipe,
+        train_res=train_res_of,
         root_seed=config["seed"],
     threads: 1
     resources:

@@ -4,8 +4,10 @@ import sys
 
 import pandas as pd
 
+from opbench.errors import one_line_errors
 from opbench.evaluation.ladder import write_csv_atomic
 
+one_line_errors()  # an opbench error ends the job with one line in the log, not a traceback
 sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 table = pd.concat([pd.read_csv(path) for path in sm.input], ignore_index=True)

@@ -10,8 +10,10 @@ import xarray as xr
 
 from opbench import __version__
 from opbench.config import config_hash
+from opbench.errors import one_line_errors
 from opbench.report.build import build_report
 
+one_line_errors()  # an opbench error ends the job with one line in the log, not a traceback
 sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 keys = [tuple(k) for k in sm.params.runs]
@@ -27,9 +29,12 @@ provenance = {
     "xarray": xr.__version__,
     "config hash": config_hash(sm.params.config),
 }
+spectra = [f for f in (pd.read_csv(path) for path in sm.input.spectra) if not f.empty]
 page = build_report(
     pd.read_csv(sm.input.metrics), histories, examples, sm.params.config, provenance,
     Path(sm.output.html).parent,
+    steps=pd.read_csv(sm.input.steps),
+    spectra=pd.concat(spectra, ignore_index=True) if spectra else None,
 )
 missing = [f for f in sm.output.figures if not Path(f).exists()]
 if missing:

@@ -4,7 +4,9 @@ import json
 import sys
 
 from opbench.data.generate import generate_dataset
+from opbench.errors import one_line_errors
 
+one_line_errors()  # an opbench error ends the job with one line in the log, not a traceback
 sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 p = sm.params

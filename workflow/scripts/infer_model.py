@@ -5,11 +5,15 @@ import sys
 
 import torch
 
+from opbench.errors import one_line_errors
 from opbench.evaluation.ladder import evaluate_ladder
+from opbench.training.tasks import task_of_pde
 
+one_line_errors()  # an opbench error ends the job with one line in the log, not a traceback
 sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 torch.set_num_threads(max(1, sm.threads))
+torch.use_deterministic_algorithms(True, warn_only=True)
 p = sm.params
 wc = sm.wildcards
 with open(sm.input.info) as fh:
@@ -23,5 +27,9 @@ table = evaluate_ladder(
     metrics_path=sm.output.metrics,
     examples_path=sm.output.examples,
     n_examples=p.n_examples,
+    task=task_of_pde(p.pde_cfg),
+    steps_path=sm.output.steps,
+    spectra_path=sm.output.spectra,
+    expect_model=p.model_type,
 )
 print(table.to_string(), file=sys.stderr)

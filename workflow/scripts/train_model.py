@@ -7,38 +7,44 @@ import sys
 import torch
 
 from opbench.data.netcdf import read_pair
+from opbench.errors import one_line_errors
 from opbench.seeding import stream
 from opbench.solvers import get_pde
+from opbench.training.tasks import task_of_pde
 from opbench.training.trainer import TrainConfig, train
 
+one_line_errors()  # an opbench error ends the job with one line in the log, not a traceback
 sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 torch.set_num_threads(max(1, sm.threads))
+torch.use_deterministic_algorithms(True, warn_only=True)
 p = sm.params
 wc = sm.wildcards
-a_tr, u_tr, _ = read_pair(sm.input.train)
-a_va, u_va, _ = read_pair(sm.input.val)
-model_cfg = dict(p.model_cfg)
-model_type = model_cfg.pop("type")
+task = task_of_pde(p.pde_cfg)  # static a -> u, or rollout windows (history snapshots -> next)
+res = int(p.train_res)
+x_tr, y_tr = task.training_pairs(*read_pair(sm.input.train, expect_res=res)[:2])
+x_va, y_va = task.training_pairs(*read_pair(sm.input.val, expect_res=res)[:2])
+model_type = p.model_type
 # Seeds of runs differ by (root seed, PDE, model, training seed), never by scheduling.
 run_seed = int(stream(p.root_seed, "run", wc.pde, wc.model, int(wc.seed)).integers(2**31 - 1))
 info = train(
     model_type,
-    model_cfg,
-    a_tr[:, None],
-    u_tr[:, None],
-    a_va[:, None],
-    u_va[:, None],
-    periodic=get_pde(p.pde_type).grid.kind == "periodic",
-    cfg=TrainConfig(
-        **{k: v for k, v in p.training.items() if k != "seeds"}
-    ),
+    dict(p.model_hyper),
+    x_tr,
+    y_tr,
+    x_va,
+    y_va,
+    periodic=get_pde(p.pde_cfg["type"]).grid.kind == "periodic",
+    cfg=TrainConfig(**p.training),
     seed=run_seed,
     checkpoint_path=sm.output.checkpoint,
     history_path=sm.output.history,
     progress=True,
+    # Not a declared output, so Snakemake keeps it when the job is killed; removed when done.
+    resume_path=os.path.join(os.path.dirname(sm.output.checkpoint), "resume.pt"),
 )
-info.update(pde=wc.pde, model=wc.model, model_type=model_type, seed=int(wc.seed), run_seed=run_seed)
+info.update(pde=wc.pde, model=wc.model, model_type=model_type, seed=int(wc.seed), run_seed=run_seed,
+            task=task.name, n_train_pairs=int(x_tr.shape[0]), recipe=dict(p.training))
 tmp = sm.output.info + ".tmp"
 with open(tmp, "w") as fh:
     json.dump(info, fh, indent=2, default=str)

@@ -8,6 +8,7 @@ workers, the chunk size or the scheduler.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ from opbench import __version__
 from opbench.data.cluster import distributed_client, worker_placement
 from opbench.data.netcdf import coordinate, flatten_attrs, write_netcdf
 from opbench.seeding import sample_streams
-from opbench.solvers import PDE, get_pde
+from opbench.solvers import PDE, SolverInstabilityError, get_pde
 
 
 def solve_chunk(pde_type: str, cfg: Mapping[str, Any], seed: int, pde_name: str, split: str,
@@ -32,7 +33,21 @@ def solve_chunk(pde_type: str, cfg: Mapping[str, Any], seed: int, pde_name: str,
     """Solve samples ``start..stop-1`` on the fine grid (one dask task)."""
     spec = get_pde(pde_type)
     rngs = sample_streams(seed, pde_name, split, range(start, stop))
-    return spec.generate(rngs, cfg["fine_res"], dict(cfg))
+    try:
+        return spec.generate(rngs, cfg["fine_res"], dict(cfg))
+    except SolverInstabilityError as exc:
+        raise in_split(exc, pde_name, split, seed, start) from exc
+
+
+def in_split(exc: SolverInstabilityError, pde_name: str, split: str, seed: int, start: int,
+             what: str = "") -> SolverInstabilityError:
+    """The solver's error with its batch index replaced by the sample of the split (and the seed)."""
+    text = str(exc)
+    if exc.sample is not None:
+        text = re.sub(rf"sample {exc.sample}( of the batch)?", f"sample {start + exc.sample} of the {split} split",
+                      text, count=1)
+    return SolverInstabilityError(f"{text} [{pde_name}, seed {seed}{what}]",
+                                  sample=None if exc.sample is None else start + exc.sample)
 
 
 def chunk_bounds(n_samples: int, chunk_size: int) -> list[tuple[int, int]]:
@@ -161,8 +176,11 @@ def generate_dataset(*, pde_name: str, cfg: Mapping[str, Any], split: str, seed:
         spec.grid.stride(fine, res)  # raises ValueError naming the resolution
     n_samples = int(cfg["samples"][split])
     t0 = time.perf_counter()
-    checks = spec.verify(sample_streams(seed, pde_name, split, range(min(check_samples, n_samples))),
-                         fine, dict(cfg))
+    try:
+        checks = spec.verify(sample_streams(seed, pde_name, split, range(min(check_samples, n_samples))),
+                             fine, dict(cfg))
+    except SolverInstabilityError as exc:
+        raise in_split(exc, pde_name, split, seed, 0, ", in the self-check") from exc
     t1 = time.perf_counter()
     placement: dict[int, dict[str, Any]] = {}
     fields = compute_chunks(cfg["type"], cfg, seed=seed, pde_name=pde_name, split=split, n_samples=n_samples,

@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from opbench.errors import OpbenchError
+
 SPATIAL_DIMS = ("x", "y")
 
 
-class DataFileError(ValueError):
+class DataFileError(OpbenchError, ValueError):
     """A data file that cannot be used: unreadable, wrong variables, NaNs, mismatched grids."""
 
 
@@ -97,7 +99,8 @@ def read_pair(path: str | Path, *, expect_res: int | None = None) -> tuple[np.nd
 def flatten_attrs(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
     """NetCDF attributes from a nested mapping: scalars kept, booleans as ints, the rest as text."""
     out: dict[str, Any] = {}
-    for key, value in values.items():
+    # Sorted, so the order of keys in the config file does not change the bytes of the files.
+    for key, value in sorted(values.items(), key=lambda kv: str(kv[0])):
         name = f"{prefix}_{key}" if prefix else str(key)
         if isinstance(value, Mapping):
             out.update(flatten_attrs(name, value))

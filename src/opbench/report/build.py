@@ -16,10 +16,13 @@ from opbench.report.figures import (
     RunKey,
     is_2d,
     plot_error_vs_resolution,
+    plot_error_vs_step,
     plot_examples,
+    plot_spectrum,
     plot_training_curves,
     safe_name,
 )
+from opbench.report.published import SOURCE, comparison
 from opbench.report.verdicts import DEFAULT_TOLERANCE, resolution_ratios, seed_mean, verdict_sentences
 
 CLAIM = (
@@ -162,6 +165,51 @@ def _cost_table(metrics: pd.DataFrame, pdes: list[str], models: list[str]) -> st
     return h.table(out, fmts, numeric)
 
 
+def _published_section(metrics: pd.DataFrame, config: Mapping[str, Any]) -> str:
+    """Our error beside the FNO paper's, for runs trained and evaluated on a published setup."""
+    table = comparison(metrics, config)
+    if table.empty:
+        return ""
+    g4 = _num(".4g")
+    fmts = {"ours": g4, "published": g4, "ratio ours / published": _num(".2f")}
+    return (
+        "<h2>Against the published numbers</h2>"
+        f"<p>Relative L2 test error at the training resolution beside the number published by {h.esc(SOURCE)} "
+        "for the same PDE, model and resolution. The budget column says whether this run used the paper's "
+        "training recipe; where it did not, the comparison is of a different training budget, not a "
+        "reproduction.</p>"
+        + h.table(table, fmts, ["resolution", "ours", "published", "ratio ours / published"])
+    )
+
+
+def _rollout_parts(pde: str, train_res: int, steps: pd.DataFrame | None, spectra: pd.DataFrame | None,
+                   fig_dir: Path, models: list[str]) -> list[str]:
+    """Error per predicted step and spectra of a time-dependent PDE (nothing for static tasks)."""
+    parts: list[str] = []
+    name = safe_name(pde)
+    if steps is not None and not steps.empty:
+        png = plot_error_vs_step(steps, pde, train_res, fig_dir / f"error_vs_step_{name}.png", models)
+        if png is not None:
+            parts.append("<h3>Error over the rollout</h3>")
+            parts.append(h.figure(
+                f"figures/{png.name}", f"{pde}: error against predicted time step",
+                f"{pde}: each model is given the first snapshots and rolls out the rest autoregressively, "
+                f"feeding its predictions back. Left: relative L2 error of each predicted snapshot; right: "
+                f"relative error of its total enstrophy (1/2 mean w^2); test mean at s = {train_res}, mean "
+                f"over seeds.",
+            ))
+    if spectra is not None and not spectra.empty:
+        png = plot_spectrum(spectra, pde, train_res, fig_dir / f"spectrum_{name}.png", models)
+        if png is not None:
+            parts.append(h.figure(
+                f"figures/{png.name}", f"{pde}: energy and enstrophy spectra",
+                f"{pde}: radially binned kinetic-energy spectrum (left, of the velocity induced by the "
+                f"vorticity) and enstrophy spectrum (right) of the last predicted snapshot at s = {train_res}, "
+                f"test-set mean; truth dashed black.",
+            ))
+    return parts
+
+
 def _provenance(provenance: Mapping[str, str]) -> str:
     if not provenance:
         return "<p>No provenance recorded.</p>"
@@ -177,12 +225,16 @@ def build_report(
     provenance: Mapping[str, str],
     out_dir: Path,
     tolerance: float | None = None,
+    steps: pd.DataFrame | None = None,
+    spectra: pd.DataFrame | None = None,
 ) -> Path:
     """Write ``out_dir/index.html`` and its figures under ``out_dir/figures/``; return the page's path.
 
     ``tolerance`` (the largest error ratio to the training resolution still called invariant) defaults
-    to ``config["report"]["invariance_tolerance"]``, else 1.3. Figures are written before the page, each
-    atomically, so a page on disk never points at a missing figure.
+    to ``config["report"]["invariance_tolerance"]``, else 1.3. ``steps`` and ``spectra`` (tidy tables
+    of rollout tasks, see ``opbench.evaluation.ladder``) add the error per predicted step and spectra.
+    Figures are written before the page, each atomically, so a page on disk never points at a missing
+    figure.
     """
     report_cfg = config.get("report")
     if tolerance is None:
@@ -242,6 +294,8 @@ def build_report(
                 if two_d
                 else "a few test samples, one panel per model, prediction solid and truth dashed"
             )
+            if any(ds.attrs.get("task") == "rollout" for k, ds in examples.items() if k[0] == pde):
+                how += "; for this rollout task, the last predicted snapshot of the autoregressive rollout"
             parts.append("<h3>Predictions against truth</h3>")
             parts.append(
                 h.figure(
@@ -254,6 +308,8 @@ def build_report(
         else:
             parts.append(f"<p>No example predictions were stored for {h.esc(pde)}.</p>")
 
+        parts += _rollout_parts(pde, train_res, steps, spectra, fig_dir, models)
+
         tc_png = plot_training_curves(histories, pde, fig_dir / f"training_curves_{name}.png", models)
         if tc_png is not None:
             parts.append("<h3>Training curves</h3>")
@@ -265,6 +321,7 @@ def build_report(
                 )
             )
 
+    parts.append(_published_section(metrics, config))
     parts.append("<h2>Cost</h2>")
     parts.append(
         "<p>Parameters, wall-clock training time and inference time per test sample, mean over seeds.</p>"

@@ -253,3 +253,63 @@ def plot_training_curves(
     ax_train.set_ylabel("loss (mean over seeds)")
     ax_train.legend(fontsize=9, frameon=False)
     return save_figure(fig, path)
+
+
+def plot_error_vs_step(
+    steps: pd.DataFrame, pde: str, train_res: int, path: Path, models: Sequence[str] | None = None
+) -> Path | None:
+    """Rollout error per predicted time step at the training resolution: relative L2 (left) and the
+    relative error of total enstrophy (right), one line per model, mean over seeds."""
+    g = steps[(steps["pde"] == pde) & (steps["eval_res"] == train_res)]
+    if g.empty:
+        return None
+    found = list(pd.unique(g["model"]))
+    order = _ordered(found, models)
+    colours = model_colours(_ordered(list(models or []) + found, None))
+    fig = Figure(figsize=(10, 3.8), layout="constrained")
+    ax_l2, ax_z = fig.subplots(1, 2, sharex=True)
+    for model in order:
+        mean = g[g["model"] == model].groupby("t")[["rel_l2_mean", "enstrophy_rel_error_mean"]].mean().sort_index()
+        c = colours[model]
+        ax_l2.plot(mean.index, mean["rel_l2_mean"], "-o", ms=3, color=c, lw=1.5, label=str(model))
+        z = mean["enstrophy_rel_error_mean"].where(mean["enstrophy_rel_error_mean"] > 0)
+        ax_z.plot(mean.index, z, "-o", ms=3, color=c, lw=1.5, label=str(model))
+    for ax, title in ((ax_l2, "relative L2 error"), (ax_z, "relative error of total enstrophy")):
+        ax.set_yscale("log")
+        ax.set_xlabel("time of the predicted snapshot")
+        ax.set_title(f"{pde}: {title}", fontsize=11)
+        ax.grid(True, which="both", alpha=0.3)
+    ax_l2.set_ylabel(f"test mean at s = {train_res}")
+    ax_l2.legend(fontsize=9, frameon=False)
+    return save_figure(fig, path)
+
+
+def plot_spectrum(
+    spectra: pd.DataFrame, pde: str, train_res: int, path: Path, models: Sequence[str] | None = None
+) -> Path | None:
+    """Energy and enstrophy spectra of the last predicted snapshot at the training resolution, log-log:
+    truth dashed black, each model's prediction in its colour (test-set mean, lowest seed)."""
+    g = spectra[(spectra["pde"] == pde) & (spectra["eval_res"] == train_res) & (spectra["k"] > 0)]
+    if g.empty:
+        return None
+    g = g[g["seed"] == g["seed"].min()]
+    found = list(pd.unique(g["model"]))
+    order = _ordered(found, models)
+    colours = model_colours(_ordered(list(models or []) + found, None))
+    fig = Figure(figsize=(10, 3.9), layout="constrained")
+    axes = fig.subplots(1, 2)
+    truth = g[g["model"] == order[0]].sort_values("k")
+    t_last = float(truth["t"].iloc[0])
+    for ax, kind in zip(axes, ("energy", "enstrophy"), strict=True):
+        ax.loglog(truth["k"], truth[f"{kind}_true"].where(truth[f"{kind}_true"] > 0), "--", color="black",
+                  lw=2.0, label="truth")
+        for model in order:
+            m = g[g["model"] == model].sort_values("k")
+            ax.loglog(m["k"], m[f"{kind}_pred"].where(m[f"{kind}_pred"] > 0), "-", color=colours[model], lw=1.3,
+                      label=str(model))
+        ax.set_xlabel("wavenumber |k| (shell)")
+        ax.set_title(f"{pde}: {kind} spectrum at t = {t_last:g}", fontsize=11)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel(f"test mean at s = {train_res}")
+    axes[0].legend(fontsize=9, frameon=False)
+    return save_figure(fig, path)

@@ -16,13 +16,23 @@ from typing import Any, Literal
 
 import numpy as np
 
+from opbench.errors import OpbenchError
 
-class SolverCheckError(RuntimeError):
+
+class SolverCheckError(OpbenchError, RuntimeError):
     """A solver's self-check failed: the data would be wrong, so nothing is written."""
 
 
-class SolverInstabilityError(RuntimeError):
-    """A solve produced NaN/inf or broke its stability limit; the message names the sample."""
+class SolverInstabilityError(OpbenchError, RuntimeError):
+    """A solve produced NaN/inf or broke its stability limit; the message names the sample.
+
+    ``sample`` is the index within the solved batch when known, so the data stage can name the
+    sample of the split.
+    """
+
+    def __init__(self, message: str, sample: int | None = None) -> None:
+        super().__init__(message)
+        self.sample = sample
 
 
 @dataclass(frozen=True)
@@ -93,4 +103,4 @@ def check_finite(u: np.ndarray, what: str, sample_ids: Sequence[int] | None = No
     if bad.any():
         i = int(np.argmax(bad))
         label = sample_ids[i] if sample_ids is not None else i
-        raise SolverInstabilityError(f"{what}: sample {label} became NaN/inf")
+        raise SolverInstabilityError(f"{what}: sample {label} became NaN/inf", sample=i)

@@ -179,7 +179,8 @@ def solve_burgers(
             raise SolverInstabilityError(
                 f"burgers: sample {i} of the batch went unstable at step {step}/{steps} "
                 f"(max|u| = {math.sqrt(peak[i]) if peak[i] >= 0 else float('nan'):.4g}, "
-                f"max|u| dt/dx limit {cfl_limit}; nu={nu}, dt={h:.6g}, n={n})"
+                f"max|u| dt/dx limit {cfl_limit}; nu={nu}, dt={h:.6g}, n={n})",
+                sample=i,
             )
 
     v = sfft.rfft(u0, axis=-1, workers=1)

@@ -178,13 +178,14 @@ def _check_stability(
     if not finite.all():
         i = int(np.argmin(finite))
         label = sample_ids[i] if sample_ids is not None else i
-        raise SolverInstabilityError(f"navier_stokes: sample {label} became NaN/inf {where}")
+        raise SolverInstabilityError(f"navier_stokes: sample {label} became NaN/inf {where}", sample=i)
     over = cfl > cfl_limit
     if over.any():
         i = int(np.argmax(over))
         label = sample_ids[i] if sample_ids is not None else i
         raise SolverInstabilityError(
-            f"navier_stokes: sample {label} reached CFL {cfl[i]:.3g} > cfl_limit {cfl_limit:g} {where}"
+            f"navier_stokes: sample {label} reached CFL {cfl[i]:.3g} > cfl_limit {cfl_limit:g} {where}",
+            sample=i,
         )
 
 

@@ -1,7 +1,11 @@
 """Training: normalization, checkpoints and the shared training loop."""
 
-from opbench.training.checkpoint import load_checkpoint, save_checkpoint
+from opbench.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from opbench.training.normalization import Normalizer
-from opbench.training.trainer import TrainConfig, train
+from opbench.training.resume import TrainingInterrupted
+from opbench.training.trainer import TrainConfig, TrainingDivergedError, train
 
-__all__ = ["Normalizer", "TrainConfig", "load_checkpoint", "save_checkpoint", "train"]
+__all__ = [
+    "CheckpointError", "Normalizer", "TrainConfig", "TrainingDivergedError", "TrainingInterrupted",
+    "load_checkpoint", "save_checkpoint", "train",
+]

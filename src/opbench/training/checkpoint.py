@@ -10,10 +10,52 @@ from typing import Any
 import torch
 from torch import nn
 
+from opbench.errors import OpbenchError
 from opbench.models import MODELS, build_model
 from opbench.training.normalization import Normalizer
 
 FORMAT = "opbench-checkpoint-v1"
+
+
+class CheckpointError(OpbenchError, ValueError):
+    """A file that is not a usable opbench checkpoint (or holds another model than expected)."""
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
+    """``torch.save`` to a temporary sibling, then ``os.replace``: never a truncated file under ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def checkpoint_payload(
+    model_name: str,
+    model_kwargs: dict[str, Any],
+    model: nn.Module,
+    normalizer: Normalizer,
+    meta: dict[str, str | int | float],
+) -> dict[str, Any]:
+    """What a checkpoint file holds (weights copied, so later training does not change them)."""
+    bad = {k: type(v).__name__ for k, v in meta.items() if not isinstance(v, str | int | float)}
+    if bad:
+        raise TypeError(f"checkpoint meta values must be str/int/float, got {bad}")
+    return {
+        "format": FORMAT,
+        "model": model_name,
+        "kwargs": dict(model_kwargs),
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "normalizer": normalizer.state(),
+        "meta": dict(meta),
+    }
 
 
 def save_checkpoint(
@@ -25,33 +67,17 @@ def save_checkpoint(
     meta: dict[str, str | int | float],
 ) -> None:
     """Write the checkpoint atomically (temporary file in the same folder, then ``os.replace``)."""
-    bad = {k: type(v).__name__ for k, v in meta.items() if not isinstance(v, str | int | float)}
-    if bad:
-        raise TypeError(f"checkpoint meta values must be str/int/float, got {bad}")
-    payload = {
-        "format": FORMAT,
-        "model": model_name,
-        "kwargs": dict(model_kwargs),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "normalizer": normalizer.state(),
-        "meta": dict(meta),
-    }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_torch_save(checkpoint_payload(model_name, model_kwargs, model, normalizer, meta), path)
 
 
-def load_checkpoint(path: str | os.PathLike, device: str = "cpu") -> tuple[nn.Module, Normalizer, dict]:
+def load_checkpoint(
+    path: str | os.PathLike, device: str = "cpu", expect_model: str | None = None
+) -> tuple[nn.Module, Normalizer, dict]:
     """Rebuild (model in eval mode, normalizer, meta) from a checkpoint written by ``save_checkpoint``.
 
-    Raises ValueError with a one-line reason when the file is not an opbench checkpoint.
+    The file is read with ``weights_only=True``: a pickle that would run code is refused, never run.
+    Raises ``CheckpointError`` (a ValueError) with a one-line reason when the file is not an opbench
+    checkpoint, or holds another model type than ``expect_model``.
     """
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
@@ -59,18 +85,20 @@ def load_checkpoint(path: str | os.PathLike, device: str = "cpu") -> tuple[nn.Mo
         raise
     except Exception as exc:  # pickle/zip errors of many kinds: all mean "not a checkpoint"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"{path}: not a readable opbench checkpoint ({first})") from exc
+        raise CheckpointError(f"{path}: not a readable opbench checkpoint ({first})") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise ValueError(f"{path}: not an opbench checkpoint (format {found!r}, expected {FORMAT!r})")
+        raise CheckpointError(f"{path}: not an opbench checkpoint (format {found!r}, expected {FORMAT!r})")
     name = payload.get("model")
     if name not in MODELS:
-        raise ValueError(f"{path}: checkpoint names unknown model {name!r}")
+        raise CheckpointError(f"{path}: checkpoint names unknown model {name!r}")
+    if expect_model is not None and name != expect_model:
+        raise CheckpointError(f"{path}: checkpoint holds a {name!r} model, expected {expect_model!r}")
     try:
         model = build_model(name, **payload["kwargs"])
         model.load_state_dict(payload["state_dict"])
         normalizer = Normalizer.from_state(payload["normalizer"])
     except (KeyError, TypeError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"{path}: damaged opbench checkpoint ({first})") from exc
+        raise CheckpointError(f"{path}: damaged opbench checkpoint ({first})") from exc
     return model.to(device).eval(), normalizer, dict(payload.get("meta", {}))
