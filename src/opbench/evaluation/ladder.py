@@ -13,6 +13,7 @@ import torch
 import xarray as xr
 
 from opbench.data.netcdf import SPATIAL_DIMS, read_pair, write_netcdf
+from opbench.evaluation.bands import band_errors
 from opbench.evaluation.inference import predict
 from opbench.evaluation.metrics import rel_l2
 from opbench.training.checkpoint import load_checkpoint
@@ -50,6 +51,7 @@ def evaluate_ladder(*, checkpoint: str | Path, test_files: Mapping[int, str | Pa
         pred, seconds = predict(model, normalizer, a[:, None], batch_size=batch_size, device=device)
         pred = pred[:, 0]
         err = rel_l2(pred, u)
+        bands = band_errors(pred, u, ndim=sum(d in ds["a"].dims for d in SPATIAL_DIMS))
         rows.append({
             **labels,
             "eval_res": int(res),
@@ -61,6 +63,7 @@ def evaluate_ladder(*, checkpoint: str | Path, test_files: Mapping[int, str | Pa
             "train_seconds": float(train_info["train_seconds"]),
             "infer_seconds_per_sample": float(seconds),
             "device": device,
+            **{f"rel_l2_{name}": float(np.mean(b)) for name, b in bands.items()},
         })
         k = min(n_examples, len(a))
         dims = [d for d in SPATIAL_DIMS if d in ds["a"].dims]
