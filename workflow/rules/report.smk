@@ -21,6 +21,7 @@ rule report:
         metrics="results/report/metrics.csv",
         histories=run_outputs("history.csv"),
         examples=run_outputs("examples.nc"),
+        claims=claims_inputs(),
     output:
         html=report(
             "results/report/index.html",

@@ -1,5 +1,6 @@
 """Snakemake adapter: build the HTML report from the metrics, histories and examples."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -27,9 +28,13 @@ provenance = {
     "xarray": xr.__version__,
     "config hash": config_hash(sm.params.config),
 }
+claims = None
+if sm.input.claims:
+    with open(sm.input.claims[0]) as fh:
+        claims = json.load(fh)
 page = build_report(
     pd.read_csv(sm.input.metrics), histories, examples, sm.params.config, provenance,
-    Path(sm.output.html).parent,
+    Path(sm.output.html).parent, claims=claims,
 )
 missing = [f for f in sm.output.figures if not Path(f).exists()]
 if missing:
