@@ -29,8 +29,8 @@ def discretization(m: pd.DataFrame, train_res: int, path: Path) -> Path:
     for (model, truth), g in base.groupby(["model", "truth"], sort=False):
         s = _stats(g, ["eval_res"], "rel_l2").sort_values("eval_res")
         _line(axes[0], s["eval_res"], s, colours[model], f"{model} ({truth})", "-" if truth == "restricted" else "--")
-    axes[0].set(xscale="log", yscale="log", xlabel="evaluation resolution", ylabel="relative L2",
-                title=f"trained at {train_res}: restricted (solid) / fresh (dashed) truth")
+    axes[0].set(xscale="log", yscale="log", xlabel="evaluation resolution", ylabel="relative L2")
+    axes[0].set_title(f"trained at {train_res}; solid: restricted, dashed: fresh truth", fontsize=8)
     axes[0].legend(fontsize=6)
     for ax, model in zip(axes[1:], matrix_models, strict=True):
         g = m[(m["model"] == model) & (m["truth"] == "restricted")]
