@@ -97,3 +97,25 @@ def test_compute_claims_fills_stub_rows_and_html_links_sections() -> None:
     front, sections = claims_html(payload)
     assert 'href="#claim-discretization"' in front and 'id="claim-discretization"' in sections
     assert front.count("<tr") == 7  # header + six claims
+
+
+@pytest.mark.parametrize(("edit", "fragment"), [
+    (lambda e: e.update(pde="nope"), "experiments.pde: 'nope'"),
+    (lambda e: e.update(train_res=48), "experiments.train_res: 48"),
+    (lambda e: e["claims"]["scale"].update(contender="unet"), "experiments.claims.scale.contender"),
+    (lambda e: e["claims"]["discretization"].update(matrix_models=["gpt"]), "matrix_models: 'gpt'"),
+    (lambda e: e["models"]["transformer"].update(patch=3), "experiments.models.transformer.patch: 3"),
+    (lambda e: e.update(seeds=[0, 1]), "experiments.seeds"),
+])
+def test_bad_experiments_config_gives_one_clear_line(edit, fragment: str) -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from opbench.config import ConfigError, validate_config
+
+    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / "smoke.yaml").read_text())
+    edit(cfg["experiments"])
+    with pytest.raises(ConfigError) as info:
+        validate_config(cfg)
+    assert "\n" not in str(info.value) and fragment in str(info.value), str(info.value)

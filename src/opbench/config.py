@@ -171,6 +171,12 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
         if exp.get(key, 0) > spec["samples"][split]:
             raise ConfigError(f"experiments.{key}: {exp[key]} exceeds pdes.{pde}.samples.{split} "
                               f"(allowed: <= {spec['samples'][split]})")
+    for mname, model in exp["models"].items():
+        patch = model.get("patch", 1) if model["type"] == "transformer" else 1
+        bad = [r for r in ladder if r % patch]
+        if bad:
+            raise ConfigError(f"experiments.models.{mname}.patch: {patch} does not divide resolutions {bad} of "
+                              f"pdes.{pde}.ladder (allowed: a patch size dividing every ladder resolution)")
     for name, claim in exp["claims"].items():
         for field in ("models", "matrix_models"):
             for m in claim.get(field, []):
