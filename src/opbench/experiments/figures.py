@@ -70,7 +70,8 @@ def scale(m: pd.DataFrame, path: Path) -> Path:
     colours = model_colours(list(pd.unique(m["model"])))
     for model, g in m.groupby("model", sort=False):
         for ax, kind in ((a0, "equivariance"), (a1, "tau")):
-            s = _stats(g[g["kind"] == kind], ["param"], "value").sort_values("param")
+            sel = g[(g["kind"] == kind) & ((g["param"] != 1.0) | (kind != "equivariance"))]  # lambda=1: exactly 0
+            s = _stats(sel, ["param"], "value").sort_values("param")
             _line(ax, s["param"], s, colours[model], model)
     a0.set(xscale="log", yscale="log", xlabel="lambda", ylabel="||M(lambda a) - lambda M(a)|| / ||lambda M(a)||",
            title="equivariance error of the linear heat operator")
