@@ -119,3 +119,15 @@ def test_bad_experiments_config_gives_one_clear_line(edit, fragment: str) -> Non
     with pytest.raises(ConfigError) as info:
         validate_config(cfg)
     assert "\n" not in str(info.value) and fragment in str(info.value), str(info.value)
+
+
+def test_discretization_section_names_invariant_and_non_invariant_models() -> None:
+    details = [["fno: log(err 128 / err 32), restricted truth", 0.0, -0.01, 0.01, 3],
+               ["galerkin: log(err 128 / err 32), restricted truth", 0.01, -0.02, 0.03, 3],
+               ["transformer: log(err 128 / err 32), restricted truth", 1.0, 0.5, 1.5, 3],
+               ["transformer: log(err 128 / err 32), fresh truth", 1.0, 0.5, 1.5, 3]]
+    payload = {"claims": [{"claim": 1, "key": "discretization", "title": "t", "experiment": "e", "effect": "x",
+                           "mean": 1.0, "low": 0.5, "high": 1.5, "n_seeds": 3, "verdict": "holds",
+                           "details": details, "figure": None}]}
+    _, sections = claims_html(payload)
+    assert "(invariant): fno, galerkin;" in sections and "(not invariant): transformer." in sections

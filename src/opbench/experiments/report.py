@@ -55,6 +55,24 @@ def _fmt(v: float) -> str:
     return "–" if v is None or not math.isfinite(v) else f"{v:.3g}"
 
 
+def _invariance_note(details: list, tolerance: float = 1.3) -> str:
+    """Which models' error-ratio intervals (restricted truth) lie within [1/tol, tol], and which above."""
+    bound = math.log(tolerance)
+    inside, above = [], []
+    for label, _m, lo, hi, _n in details:
+        if not label.endswith("restricted truth"):
+            continue
+        model = label.split(":")[0]
+        if -bound <= lo and hi <= bound:
+            inside.append(model)
+        elif lo > bound:
+            above.append(model)
+    return (f"<p>Error ratio interval within {tolerance:g}x of the training-resolution error (invariant): "
+            f"{h.esc(', '.join(inside) or 'none')}; entirely above {tolerance:g}x (not invariant): "
+            f"{h.esc(', '.join(above) or 'none')}. A Transformer built as an operator (the Galerkin "
+            "Transformer: coordinates as features, attention as a quadrature) is invariant by design.</p>")
+
+
 def claims_html(payload: Mapping[str, Any]) -> tuple[str, str]:
     """(front-page table, sections) for the report from the claims JSON written by the workflow."""
     rows = []
@@ -69,23 +87,29 @@ def claims_html(payload: Mapping[str, Any]) -> tuple[str, str]:
             "verdict": c["verdict"],
             "section": link,
         })
-    frame = pd.DataFrame(rows)
-    body = frame.drop(columns=["section"])
-    table = h.table(body, numeric=["seeds"])
-    links = " · ".join(f'<a href="{r["section"]}">claim {i + 1}</a>' for i, r in enumerate(rows))
+    cols = ["claim", "experiment", "effect", "mean [95% interval]", "seeds", "verdict"]
+    head = "".join(f"<th>{h.esc(c)}</th>" for c in cols)
+    body = []
+    for r in rows:  # the claim cell links to the claim's section below
+        cells = [f'<a href="{h.esc(r["section"])}">{h.esc(r["claim"])}</a>'] + [h.esc(r[c]) for c in cols[1:]]
+        verdict_cls = h.esc(r["verdict"].replace(" ", "-"))
+        body.append(f'<tr class="verdict-{verdict_cls}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    table = f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
     front = (
         "<h2>Claims</h2><p>Each claim's effect is a difference of log error ratios between the model the claim "
         "says falls short and the reference operator, per seed (runs paired by seed index); the interval is the "
         "95% Student-t interval over seeds. A claim holds when the interval lies above zero, does not hold when "
         "it lies below zero, and is inconclusive when it contains zero. Grid models (FNO, Transformer, MLP) are "
         "evaluated on non-uniform points by linear interpolation to and from their training grid; the Galerkin "
-        "Transformer and DeepONet take the points directly.</p>" + table + f"<p>Sections: {links}</p>"
+        "Transformer and DeepONet take the points directly.</p>" + table
     )
     sections = []
     for c in payload["claims"]:
         parts = [f'<h2 id="claim-{h.esc(c["key"])}">Claim {c["claim"]}: {h.esc(c["title"])}</h2>',
                  f"<p>Experiment: {h.esc(c['experiment'])}. Effect: {h.esc(c['effect'])}. "
                  f"Verdict: <strong>{h.esc(c['verdict'])}</strong>.</p>"]
+        if c["key"] == "discretization" and c.get("details"):
+            parts.append(_invariance_note(c["details"]))
         if c.get("figure"):
             parts.append(h.figure(c["figure"], f"claim {c['claim']}", f"Claim {c['claim']}: "
                                   "mean over seeds, bars from the lowest to the highest seed."))
