@@ -143,7 +143,8 @@ def test_bad_data_file_stops_training_with_one_line(tmp_path: Path, finished: Pa
     assert log.strip() == lines[0]  # the whole log: refused before the training loop printed anything
     assert [ln for ln in _error_lines(proc.stderr) if expected in ln], proc.stderr[-3000:]
     run = work / RUN.format(model="fno")
-    assert sorted(p.name for p in run.iterdir()) == ["examples.nc", "metrics.csv", "spectra.csv", "steps.csv"]  # no model, no resume state
+    # the infer outputs stay; no model, no resume state
+    assert sorted(p.name for p in run.iterdir()) == ["examples.nc", "metrics.csv", "spectra.csv", "steps.csv"]
     assert not any(p.name.startswith(".") for p in run.iterdir())
     assert _digests(work, RUN.format(model="mlp")) == mlp_before  # the other run is not half-replaced
     assert (work / TRAIN_FILE).read_bytes() == bad  # the input itself is left as it was

@@ -48,7 +48,7 @@ def _trig_field(coeffs: dict[tuple[int, ...], complex], grid: tuple[int, ...]) -
 
 
 def test_registry_lists_and_builds_every_model() -> None:
-    assert model_names() == sorted(MODELS) == ["fno", "mlp", "transformer", "unet"]
+    assert model_names() == sorted(MODELS) == ["deeponet", "fno", "galerkin_transformer", "mlp", "transformer", "unet"]
     with pytest.raises(ValueError, match="unknown model 'gpt'.*fno"):
         build_model("gpt", in_channels=1, out_channels=1, grid=(8,))
 

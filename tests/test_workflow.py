@@ -208,3 +208,40 @@ def test_second_run_has_nothing_to_do(smoke_run: Path) -> None:
     proc = snakemake(smoke_run, "--cores", "1", "-n")
     assert proc.returncode == 0
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_claims_table_has_a_verdict_for_every_claim(smoke_run: Path, cfg: dict) -> None:
+    table = pd.read_csv(smoke_run / "results/report/claims.csv")
+    assert list(table["claim"]) == [1, 2, 3, 4, 5, 6]
+    assert set(table["verdict"]) <= {"holds", "does not hold", "inconclusive", "not run"}
+    ran = table[table["verdict"] != "not run"]
+    assert len(ran) == 5 and table.loc[table["claim"] == 6, "verdict"].item() == "not run"
+    numbers = ran[["mean", "low", "high"]].to_numpy()
+    assert np.isfinite(numbers).all() and (ran["low"] <= ran["mean"]).all() and (ran["mean"] <= ran["high"]).all()
+    assert (ran["n_seeds"] == len(cfg["experiments"]["seeds"])).all()
+    html = (smoke_run / "results/report/index.html").read_text()
+    assert html.index("<h2>Claims</h2>") < html.index("<h2>Verdicts</h2>")  # on the front of the page
+    for key in ("discretization", "quadrature", "finite_vectors", "scale", "input_families"):
+        assert f'id="claim-{key}"' in html and (smoke_run / f"results/report/figures/claims/{key}.png").is_file()
+    assert "not run: needs the NS task" in html
+
+
+def test_fresh_solve_truth_is_the_solver_on_the_restricted_input(smoke_run: Path, cfg: dict) -> None:
+    spec, res = cfg["pdes"]["heat"], min(cfg["pdes"]["heat"]["ladder"])
+    sets = smoke_run / "results/experiments/data/heat"
+    with xr.open_dataset(sets / f"fresh_s{res}.nc") as fresh, xr.open_dataset(sets / f"restricted_s{res}.nc") as rest:
+        a, u_fresh, u_rest = fresh["a"].values, fresh["u"].values, rest["u"].values
+        np.testing.assert_array_equal(a, rest["a"].values)
+    k = np.fft.rfftfreq(res, 1.0 / res)
+    decay = np.exp(-spec["params"]["alpha"] * (2 * np.pi * k) ** 2 * spec["params"]["T"])
+    np.testing.assert_allclose(u_fresh, np.fft.irfft(np.fft.rfft(a.astype(np.float64)) * decay, n=res), atol=1e-5)
+    assert np.abs(u_fresh - u_rest).max() > 1e-4  # the coarse input is aliased: the two truths differ
+
+
+def test_metrics_have_per_band_errors(smoke_run: Path) -> None:
+    table = pd.read_csv(smoke_run / "results/report/metrics.csv")
+    bands = table[["rel_l2_low", "rel_l2_mid", "rel_l2_high"]].to_numpy()
+    total = table["rel_l2_mean"].to_numpy()
+    # per sample each band's error is at most the total and the three add up to at least it
+    assert np.isfinite(bands).all() and (bands <= total[:, None] * (1 + 1e-6)).all()
+    assert (bands.sum(axis=1) >= total * (1 - 1e-6)).all()

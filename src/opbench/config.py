@@ -110,6 +110,7 @@ def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any] | None 
         raise ConfigError(format_error(err))
     _DefaultingValidator(schema).validate(cfg)
     _check_semantics(cfg)
+    _check_experiments(cfg)
     return cfg
 
 
@@ -190,6 +191,52 @@ def pde_models(cfg: Mapping[str, Any], pde: str) -> list[str]:
 def pde_training(cfg: Mapping[str, Any], pde: str) -> dict[str, Any]:
     """The training recipe of one PDE: the shared ``training`` with the PDE's own overrides on top."""
     return {**cfg["training"], **(cfg["pdes"][pde].get("training") or {})}
+
+
+def _check_experiments(cfg: dict[str, Any]) -> None:
+    """Cross-references of the ``experiments`` section: its PDE, resolutions and model names."""
+    exp = cfg.get("experiments")
+    if not exp:
+        return
+    pde = exp["pde"]
+    if pde not in cfg["pdes"] or cfg["pdes"][pde]["type"] not in ("heat", "burgers"):
+        allowed = [p for p, v in cfg["pdes"].items() if v["type"] in ("heat", "burgers")]
+        raise ConfigError(
+            f"experiments.pde: {pde!r} is not a heat/burgers entry of pdes (allowed: {', '.join(allowed)})"
+        )
+    spec = cfg["pdes"][pde]
+    ladder = sorted(spec["ladder"])
+    if exp["train_res"] not in ladder:
+        raise ConfigError(f"experiments.train_res: {exp['train_res']} is not on pdes.{pde}.ladder "
+                          f"(allowed: {', '.join(map(str, ladder))})")
+    for key in ("n_train", "n_val"):
+        split = key[2:]
+        if exp.get(key, 0) > spec["samples"][split]:
+            raise ConfigError(f"experiments.{key}: {exp[key]} exceeds pdes.{pde}.samples.{split} "
+                              f"(allowed: <= {spec['samples'][split]})")
+    for mname, model in exp["models"].items():
+        patch = model.get("patch", 1) if model["type"] == "transformer" else 1
+        bad = [r for r in ladder if r % patch]
+        if bad:
+            raise ConfigError(f"experiments.models.{mname}.patch: {patch} does not divide resolutions {bad} of "
+                              f"pdes.{pde}.ladder (allowed: a patch size dividing every ladder resolution)")
+    for name, claim in exp["claims"].items():
+        for field in ("models", "matrix_models"):
+            for m in claim.get(field, []):
+                if m not in exp["models"]:
+                    raise ConfigError(f"experiments.claims.{name}.{field}: {m!r} is not in experiments.models "
+                                      f"(allowed: {', '.join(exp['models'])})")
+        for field in ("contender", "reference"):
+            if claim.get("enabled") and name != "multiscale" and claim.get(field) not in claim.get("models", []):
+                raise ConfigError(f"experiments.claims.{name}.{field}: {claim.get(field)!r} must be one of its "
+                                  f"models (allowed: {', '.join(claim.get('models', []))})")
+        for r in claim.get("matrix_res", []):
+            if r not in ladder:
+                raise ConfigError(f"experiments.claims.{name}.matrix_res: {r} is not on pdes.{pde}.ladder "
+                                  f"(allowed: {', '.join(map(str, ladder))})")
+        if any(n > spec["samples"]["train"] for n in claim.get("n_train", [])):
+            raise ConfigError(f"experiments.claims.{name}.n_train: sizes must be <= pdes.{pde}.samples.train "
+                              f"({spec['samples']['train']})")
 
 
 def run_pdes(cfg: Mapping[str, Any]) -> list[str]:

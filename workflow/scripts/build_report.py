@@ -1,5 +1,6 @@
 """Snakemake adapter: build the HTML report from the metrics, histories and examples."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -30,11 +31,16 @@ provenance = {
     "config hash": config_hash(sm.params.config),
 }
 spectra = [f for f in (pd.read_csv(path) for path in sm.input.spectra) if not f.empty]
+claims = None
+if sm.input.claims:
+    with open(sm.input.claims[0]) as fh:
+        claims = json.load(fh)
 page = build_report(
     pd.read_csv(sm.input.metrics), histories, examples, sm.params.config, provenance,
     Path(sm.output.html).parent,
     steps=pd.read_csv(sm.input.steps),
     spectra=pd.concat(spectra, ignore_index=True) if spectra else None,
+    claims=claims,
 )
 missing = [f for f in sm.output.figures if not Path(f).exists()]
 if missing:

@@ -13,6 +13,7 @@ import torch
 import xarray as xr
 
 from opbench.data.netcdf import SPATIAL_DIMS, read_pair, write_netcdf
+from opbench.evaluation.bands import band_errors
 from opbench.evaluation.inference import predict
 from opbench.evaluation.metrics import rel_l2
 from opbench.evaluation.physics import energy_spectrum, enstrophy_rel_error, enstrophy_spectrum, per_step_rel_l2
@@ -112,6 +113,7 @@ def evaluate_ladder(*, checkpoint: str | Path, test_files: Mapping[int, str | Pa
         seconds = [timed.seconds_per_sample]
         truth = task.target(a, u)
         err = rel_l2(pred, truth)
+        bands = band_errors(pred, truth, ndim=sum(d in ds["a"].dims for d in SPATIAL_DIMS))
         row = {
             **labels,
             "eval_res": int(res),
@@ -124,6 +126,7 @@ def evaluate_ladder(*, checkpoint: str | Path, test_files: Mapping[int, str | Pa
             "infer_seconds_per_sample": float(seconds[0]),
             "device": device,
             "task": task.name,
+            **{f"rel_l2_{name}": float(np.mean(b)) for name, b in bands.items()},
         }
         times = task.times(ds["t"].values if "t" in ds.coords else None)
         if truth.ndim > a.ndim:  # a trajectory per sample: per-step errors and physics metrics

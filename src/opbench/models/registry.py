@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from torch import nn
 
+from opbench.models.deeponet import DeepONet
 from opbench.models.fno import FNO
+from opbench.models.galerkin import GalerkinTransformer
 from opbench.models.mlp import MLP
 from opbench.models.transformer import Transformer
 from opbench.models.unet import UNet
@@ -14,6 +16,8 @@ MODELS: dict[str, type[nn.Module]] = {
     "transformer": Transformer,
     "mlp": MLP,
     "unet": UNet,
+    "galerkin_transformer": GalerkinTransformer,
+    "deeponet": DeepONet,
 }
 
 

@@ -227,6 +227,7 @@ def build_report(
     tolerance: float | None = None,
     steps: pd.DataFrame | None = None,
     spectra: pd.DataFrame | None = None,
+    claims: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``out_dir/index.html`` and its figures under ``out_dir/figures/``; return the page's path.
 
@@ -255,6 +256,12 @@ def build_report(
     tol_text = f"{tolerance:g}x"
 
     parts = [f'<p class="claim">{h.esc(CLAIM.format(tol=tol_text))}</p>']
+    claim_sections = ""
+    if claims:
+        from opbench.experiments.report import claims_html
+
+        front, claim_sections = claims_html(claims)
+        parts.append(front)
     parts.append("<h2>Verdicts</h2>")
     parts.append(
         h.bullet_list([verdicts[p][0] for p in pdes if p in verdicts], css_class="verdicts")
@@ -322,6 +329,8 @@ def build_report(
             )
 
     parts.append(_published_section(metrics, config))
+    if claim_sections:
+        parts.append(claim_sections)
     parts.append("<h2>Cost</h2>")
     parts.append(
         "<p>Parameters, wall-clock training time and inference time per test sample, mean over seeds.</p>"

@@ -1,0 +1,181 @@
+"""Evaluation sets of the claim experiments, written as opbench NetCDF files (``a``, ``u``, ``x``).
+
+* ``restricted_s{r}`` / ``fresh_s{r}``: the same test inputs on every rung; truth either the
+  restriction of the fine-grid solution (as the base data stage) or a fresh solve at ``r`` from the
+  restricted input, so aliasing of the data is separated from the error of a model.
+* ``family_{name}``: other input families (smoother/rougher GRFs, steps, sines) solved by the PDE's
+  own solver on the fine grid and restricted to the training resolution.
+* ``tau_{tau}``: GRF inputs of another length scale.
+* The antiderivative task: f ~ GRF, targets from the trapezoid rule on the training grid for
+  training, exact integrals on other grids and on non-uniform (Chebyshev, random) points for tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from opbench.data.netcdf import coordinate, write_netcdf
+from opbench.seeding import sample_streams, stream
+from opbench.solvers.grf import periodic_grf
+
+FAMILIES = ("grf_smooth", "grf_rough", "steps", "sines")
+SUPPORTED_PDES = ("heat", "burgers")
+
+
+def solve_given(cfg: Mapping[str, Any], a: np.ndarray) -> np.ndarray:
+    """The PDE's solution operator applied to given inputs (B, n) on the periodic grid of n points."""
+    p = cfg["params"]
+    if cfg["type"] == "heat":
+        from opbench.solvers.heat import solve_heat
+
+        return solve_heat(a, float(p["alpha"]), float(p["T"]))
+    if cfg["type"] == "burgers":
+        from opbench.solvers.burgers import solve_burgers
+
+        s = cfg.get("solver", {})
+        return solve_burgers(a, float(p["nu"]), float(p["T"]), float(s["dt"]), dealias=bool(s.get("dealias", True)))
+    raise ValueError(f"experiments.pde: type {cfg['type']!r} is not supported (allowed: {', '.join(SUPPORTED_PDES)})")
+
+
+def dataset(a: np.ndarray, u: np.ndarray, x: np.ndarray, attrs: Mapping[str, Any]) -> xr.Dataset:
+    coords = {"sample": np.arange(a.shape[0]), "x": coordinate("x", np.asarray(x, np.float64), "position on [0, 1)")}
+    return xr.Dataset(
+        {"a": (("sample", "x"), a.astype(np.float32)), "u": (("sample", "x"), u.astype(np.float32))},
+        coords=coords, attrs={str(k): v for k, v in attrs.items()},
+    )
+
+
+def test_inputs(seed: int, pde: str, cfg: Mapping[str, Any], n: int, n_fine: int) -> np.ndarray:
+    """The first ``n`` test inputs of the base data stage, drawn again on the fine grid (same streams)."""
+    return periodic_grf(sample_streams(seed, pde, "test", range(n)), n_fine, **cfg["grf"])
+
+
+def family_inputs(name: str, rngs: Sequence[np.random.Generator], n_fine: int, grf: Mapping[str, float],
+                  rms: float) -> np.ndarray:
+    """Inputs of one family on the fine periodic grid, zero mean, scaled to root-mean-square ``rms``."""
+    x = np.arange(n_fine) / n_fine
+    if name == "grf_smooth":
+        a = periodic_grf(rngs, n_fine, **{**grf, "alpha": grf["alpha"] + 1.0})
+    elif name == "grf_rough":
+        a = periodic_grf(rngs, n_fine, **{**grf, "alpha": max(grf["alpha"] - 0.5, 0.75)})
+    elif name == "steps":
+        rows = []
+        for rng in rngs:
+            jumps = np.sort(rng.uniform(0, 1, rng.integers(3, 7)))
+            levels = rng.standard_normal(jumps.size)
+            rows.append(levels[np.searchsorted(jumps, x, side="right") % jumps.size])
+        a = np.stack(rows)
+    elif name == "sines":
+        rows = []
+        for rng in rngs:
+            k = rng.integers(3, 7, size=3)
+            phase = rng.uniform(0, 2 * np.pi, size=3)
+            rows.append(np.sin(2 * np.pi * k[:, None] * x[None] + phase[:, None]).sum(axis=0))
+        a = np.stack(rows)
+    else:
+        raise ValueError(f"unknown input family {name!r} (allowed: {', '.join(FAMILIES)})")
+    a = a - a.mean(axis=1, keepdims=True)
+    return a * (rms / np.sqrt((a**2).mean(axis=1, keepdims=True)))
+
+
+def write_pde_sets(*, seed: int, pde: str, cfg: Mapping[str, Any], ladder: Sequence[int], train_res: int,
+                   n_test: int, taus: Sequence[float], out_dir: str | Path) -> list[Path]:
+    """Write every evaluation set of the PDE experiments under ``out_dir``; return the paths."""
+    out_dir, fine = Path(out_dir), int(cfg["fine_res"])
+    written = []
+    a = test_inputs(seed, pde, cfg, n_test, fine)
+    u = solve_given(cfg, a)
+    for r in ladder:
+        k = fine // r
+        a_r = a[:, ::k]
+        for truth, u_r in (("restricted", u[:, ::k]), ("fresh", solve_given(cfg, a_r))):
+            path = out_dir / f"{truth}_s{r}.nc"
+            write_netcdf(dataset(a_r, u_r, np.arange(r) / r, {"truth": truth, "resolution": r, "pde": pde}), path)
+            written.append(path)
+    k = fine // train_res
+    rms = float(np.sqrt((a**2).mean()))
+    for name in FAMILIES:
+        rngs = [stream(seed, "family", pde, name, i) for i in range(n_test)]
+        fa = family_inputs(name, rngs, fine, cfg["grf"], rms)
+        path = out_dir / f"family_{name}.nc"
+        write_netcdf(dataset(fa[:, ::k], solve_given(cfg, fa)[:, ::k], np.arange(train_res) / train_res,
+                             {"family": name, "pde": pde}), path)
+        written.append(path)
+    for tau in [float(cfg["grf"]["tau"]), *taus]:
+        rngs = [stream(seed, "tau", pde, str(tau), i) for i in range(n_test)]
+        ta = periodic_grf(rngs, fine, **{**cfg["grf"], "tau": tau})
+        path = out_dir / f"tau_{tau:g}.nc"
+        write_netcdf(dataset(ta[:, ::k], solve_given(cfg, ta)[:, ::k], np.arange(train_res) / train_res,
+                             {"tau": tau, "pde": pde}), path)
+        written.append(path)
+    return written
+
+
+# --- the antiderivative task ------------------------------------------------------------------
+
+def trig_coefficients(f: np.ndarray) -> np.ndarray:
+    """Coefficients c_k (k = 0..n/2 - 1) of the trigonometric polynomial through samples (B, n);
+    the Nyquist mode is dropped so the polynomial is real at every point."""
+    return np.fft.rfft(f, axis=-1)[:, : f.shape[-1] // 2] / f.shape[-1]
+
+
+def eval_trig(c: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """f(x) = c_0 + 2 Re sum_{k>=1} c_k e^{2 pi i k x} at points x (m,)."""
+    k = np.arange(c.shape[-1])
+    e = np.exp(2j * np.pi * np.outer(x, k))  # (m, K)
+    w = np.where(k == 0, 1.0, 2.0)
+    return np.real((c * w) @ e.T)
+
+
+def exact_antiderivative(c: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """int_0^x f for the trigonometric polynomial of coefficients c with c_0 = 0."""
+    k = np.arange(1, c.shape[-1])
+    phase = (np.exp(2j * np.pi * np.outer(x, k)) - 1.0) / (2j * np.pi * k)  # (m, K-1)
+    return np.real(2 * c[:, 1:] @ phase.T) + np.real(c[:, :1]) * x[None]
+
+
+def trapezoid_antiderivative(f: np.ndarray) -> np.ndarray:
+    """Cumulative trapezoid rule on the periodic grid x_j = j/n: F_0 = 0, F_j = sum_{i<j} (f_i + f_{i+1}) / 2n."""
+    n = f.shape[-1]
+    inc = 0.5 * (f + np.roll(f, -1, axis=-1)) / n
+    return np.concatenate([np.zeros_like(f[:, :1]), np.cumsum(inc[:, :-1], axis=-1)], axis=-1)
+
+
+def point_sets(seed: int, n: int) -> dict[str, np.ndarray]:
+    """Non-uniform point sets of n points in [0, 1): Chebyshev (clustered at the ends) and random."""
+    cheb = 0.5 * (1.0 - np.cos(np.pi * (np.arange(n) + 0.5) / n))
+    rand = np.sort(stream(seed, "antiderivative", "random-points").uniform(0.0, 1.0, n))
+    return {"chebyshev": cheb, "random": rand}
+
+
+def write_antiderivative(*, seed: int, grf: Mapping[str, float], n_fine: int, train_res: int,
+                         ladder: Sequence[int], samples: Mapping[str, int], out_dir: str | Path) -> list[Path]:
+    """Train/val files (trapezoid targets on the training grid) and test files (exact integrals)."""
+    out_dir, written = Path(out_dir), []
+
+    def draw(split: str, n: int) -> np.ndarray:
+        f = periodic_grf([stream(seed, "antiderivative", split, i) for i in range(n)], n_fine, **grf)
+        c = trig_coefficients(f)
+        c[:, 0] = 0.0
+        return c
+
+    x_tr = np.arange(train_res) / train_res
+    for split in ("train", "val"):
+        c = draw(split, samples[split])
+        f = eval_trig(c, x_tr)
+        path = out_dir / f"{split}_s{train_res}.nc"
+        write_netcdf(dataset(f, trapezoid_antiderivative(f), x_tr, {"targets": "trapezoid", "split": split}), path)
+        written.append(path)
+    c = draw("test", samples["test"])
+    sets = {f"uniform_s{r}": np.arange(r) / r for r in ladder} | point_sets(seed, train_res)
+    for name, x in sets.items():
+        path = out_dir / f"test_{name}.nc"
+        write_netcdf(dataset(eval_trig(c, x), exact_antiderivative(c, x), x, {"targets": "exact", "points": name}),
+                     path)
+        written.append(path)
+    return written

@@ -1,0 +1,81 @@
+"""Measurements of each claim experiment: tidy tables, one row per (model, seed, setting)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from opbench.experiments.apply import Trained, equivariance_error, score
+from opbench.experiments.data import FAMILIES
+
+Loader = Callable[[str, int, int, int], Trained]  # (model, train_res, n_train, seed) -> Trained
+
+
+def discretization(load: Loader, models: Sequence[str], cells: Sequence[tuple[str, int, int]], seeds: Sequence[int],
+                   ladder: Sequence[int], set_dir: Path) -> pd.DataFrame:
+    """Error of every (model, train_res) cell on every rung, against both kinds of truth."""
+    rows = []
+    for model, res, n in cells:
+        for seed in seeds:
+            t = load(model, res, n, seed)
+            for r in ladder:
+                for truth in ("restricted", "fresh"):
+                    s = score(t, set_dir / f"{truth}_s{r}.nc")
+                    rows.append({"model": model, "seed": seed, "train_res": res, "n_train": n, "eval_res": r,
+                                 "truth": truth, **s})
+    return pd.DataFrame(rows)
+
+
+def finite_vectors(load: Loader, models: Sequence[str], res: int, n_trains: Sequence[int], seeds: Sequence[int],
+                   ladder: Sequence[int], set_dir: Path) -> pd.DataFrame:
+    rows = []
+    for model in models:
+        for n in n_trains:
+            for seed in seeds:
+                t = load(model, res, n, seed)
+                for r in ladder:
+                    rows.append({"model": model, "seed": seed, "train_res": res, "n_train": n, "eval_res": r,
+                                 **score(t, set_dir / f"restricted_s{r}.nc")})
+    return pd.DataFrame(rows)
+
+
+def scale(load: Loader, models: Sequence[str], res: int, n: int, seeds: Sequence[int], lambdas: Sequence[float],
+          taus: Sequence[float], base_tau: float, set_dir: Path) -> pd.DataFrame:
+    rows = []
+    for model in models:
+        for seed in seeds:
+            t = load(model, res, n, seed)
+            for lam in lambdas:
+                rows.append({"model": model, "seed": seed, "kind": "equivariance", "param": float(lam),
+                             "value": equivariance_error(t, set_dir / f"restricted_s{res}.nc", float(lam))})
+            for tau in [base_tau, *taus]:
+                rows.append({"model": model, "seed": seed, "kind": "tau", "param": float(tau),
+                             "value": score(t, set_dir / f"tau_{float(tau):g}.nc")["rel_l2"]})
+    return pd.DataFrame(rows)
+
+
+def input_families(load: Loader, models: Sequence[str], res: int, n: int, seeds: Sequence[int],
+                   set_dir: Path) -> pd.DataFrame:
+    rows = []
+    for model in models:
+        for seed in seeds:
+            t = load(model, res, n, seed)
+            rows.append({"model": model, "seed": seed, "family": "grf",
+                         **score(t, set_dir / f"restricted_s{res}.nc")})
+            for fam in FAMILIES:
+                rows.append({"model": model, "seed": seed, "family": fam, **score(t, set_dir / f"family_{fam}.nc")})
+    return pd.DataFrame(rows)
+
+
+def quadrature(load: Loader, models: Sequence[str], res: int, n: int, seeds: Sequence[int],
+               test_files: Mapping[str, Path]) -> pd.DataFrame:
+    rows = []
+    for model in models:
+        for seed in seeds:
+            t = load(model, res, n, seed)
+            for name, path in test_files.items():
+                rows.append({"model": model, "model_type": t.kind, "seed": seed, "points": name,
+                             **score(t, path)})
+    return pd.DataFrame(rows)

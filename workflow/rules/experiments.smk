@@ -1,0 +1,118 @@
+# Claim experiments (config `experiments:`): evaluation sets, small trainings shared between
+# claims (one job per training setting, all seeds), one measurement table per claim, and the
+# claims table with its figures, which the report puts on its front page.
+
+
+include: "experiments_common.smk"
+
+
+if EXP:
+
+    rule exp_pde_sets:
+        output:
+            exp_pde_sets(),
+        params:
+            pde=EXP["pde"],
+            cfg=pde_cfg(EXP["pde"]),
+            ladder=exp_ladder(),
+            train_res=EXP["train_res"],
+            n_test=EXP["n_test"],
+            taus=(EXP["claims"].get("scale") or {}).get("taus", []),
+            seed=config["seed"],
+        log:
+            "logs/experiments/pde_sets.log",
+        benchmark:
+            "results/benchmarks/experiments/pde_sets.tsv"
+        conda:
+            "../../envs/opbench.yaml"
+        script:
+            "../scripts/exp_sets.py"
+
+    rule exp_antiderivative_data:
+        output:
+            f"{ANTI_DIR}/train_s{EXP['train_res']}.nc",
+            f"{ANTI_DIR}/val_s{EXP['train_res']}.nc",
+            list(exp_anti_tests().values()),
+        params:
+            grf=pde_cfg(EXP["pde"])["grf"],
+            n_fine=pde_cfg(EXP["pde"])["fine_res"],
+            train_res=EXP["train_res"],
+            ladder=exp_ladder(),
+            samples={"train": EXP["n_train"], "val": EXP["n_val"], "test": EXP["n_test"]},
+            seed=config["seed"],
+        log:
+            "logs/experiments/antiderivative_data.log",
+        benchmark:
+            "results/benchmarks/experiments/antiderivative_data.tsv"
+        conda:
+            "../../envs/opbench.yaml"
+        script:
+            "../scripts/exp_antiderivative.py"
+
+    rule exp_train:
+        input:
+            unpack(exp_train_inputs),
+        output:
+            [f"results/experiments/runs/{{task}}/{{model}}/r{{res}}_n{{n}}/seed{s}/model.pt" for s in EXP_SEEDS],
+        wildcard_constraints:
+            task="[a-z][a-z0-9_]*",
+            n=r"\d+",
+        params:
+            model_cfg=lambda wc: EXP["models"][wc.model],
+            training=EXP["training"],
+            seeds=EXP_SEEDS,
+            n_val=EXP["n_val"],
+            root_seed=config["seed"],
+        threads: 1
+        resources:
+            mem_mb=2000,
+        log:
+            "logs/experiments/train_{task}_{model}_r{res}_n{n}.log",
+        benchmark:
+            "results/benchmarks/experiments/train_{task}_{model}_r{res}_n{n}.tsv"
+        conda:
+            "../../envs/opbench.yaml"
+        script:
+            "../scripts/exp_train.py"
+
+    rule exp_eval:
+        input:
+            unpack(exp_eval_inputs),
+        output:
+            "results/experiments/{claim}/measurements.csv",
+        wildcard_constraints:
+            claim="|".join(EXP_CLAIMS) or "none",
+        params:
+            exp=EXP,
+            ladder=exp_ladder(),
+            anti_tests=exp_anti_tests(),
+            base_tau=pde_cfg(EXP["pde"])["grf"]["tau"],
+        threads: 1
+        log:
+            "logs/experiments/eval_{claim}.log",
+        benchmark:
+            "results/benchmarks/experiments/eval_{claim}.tsv"
+        conda:
+            "../../envs/opbench.yaml"
+        script:
+            "../scripts/exp_eval.py"
+
+    rule exp_claims:
+        input:
+            [f"results/experiments/{c}/measurements.csv" for c in EXP_CLAIMS],
+        output:
+            table="results/experiments/claims.json",
+            csv="results/report/claims.csv",
+            figures=claim_figures(),
+        params:
+            exp=EXP,
+            claims=EXP_CLAIMS,
+            ladder=exp_ladder(),
+        log:
+            "logs/experiments/claims.log",
+        benchmark:
+            "results/benchmarks/experiments/claims.tsv"
+        conda:
+            "../../envs/opbench.yaml"
+        script:
+            "../scripts/exp_claims.py"

@@ -1,0 +1,59 @@
+# Helpers of the claim experiments (config `experiments:`): target lists and input functions.
+
+from opbench.experiments.plan import ANTIDERIVATIVE, all_cells, cell_dir, claim_cells, enabled_claims
+
+EXP = config.get("experiments") or {}
+EXP_CLAIMS = enabled_claims(config)
+EXP_SEEDS = EXP.get("seeds", [])
+ANTI_DIR = "results/experiments/data/antiderivative"
+
+
+def exp_pde_dir():
+    return f"results/experiments/data/{EXP['pde']}"
+
+
+def exp_ladder():
+    return sorted(pde_cfg(EXP["pde"])["ladder"])
+
+
+def exp_pde_sets():
+    d, claims = exp_pde_dir(), EXP["claims"]
+    files = [f"{d}/{t}_s{r}.nc" for r in exp_ladder() for t in ("restricted", "fresh")]
+    files += [f"{d}/family_{f}.nc" for f in ("grf_smooth", "grf_rough", "steps", "sines")]
+    taus = [pde_cfg(EXP["pde"])["grf"]["tau"], *(claims.get("scale") or {}).get("taus", [])]
+    return files + [f"{d}/tau_{float(t):g}.nc" for t in taus]
+
+
+def exp_anti_tests():
+    names = [f"uniform_s{r}" for r in exp_ladder()] + ["chebyshev", "random"]
+    return {n: f"{ANTI_DIR}/test_{n}.nc" for n in names}
+
+
+def exp_checkpoints(cells):
+    return [f"{cell_dir(c)}/seed{s}/model.pt" for c in cells for s in EXP_SEEDS]
+
+
+def exp_train_inputs(wildcards):
+    if wildcards.task == ANTIDERIVATIVE:
+        return {s: f"{ANTI_DIR}/{s}_s{wildcards.res}.nc" for s in ("train", "val")}
+    return {s: data_file(wildcards.task, s, wildcards.res) for s in ("train", "val")}
+
+
+def exp_eval_inputs(wildcards):
+    sets = list(exp_anti_tests().values()) if wildcards.claim == "quadrature" else exp_pde_sets()
+    return {"checkpoints": exp_checkpoints(claim_cells(config, wildcards.claim)), "sets": sets}
+
+
+def claim_figures():
+    return [f"results/report/figures/claims/{c}.png" for c in EXP_CLAIMS]
+
+
+def claims_inputs():
+    """What the report reads from the experiments (nothing when the config has none)."""
+    if not EXP:
+        return []
+    return ["results/experiments/claims.json", *claim_figures()]
+
+
+def experiment_targets():
+    return claims_inputs()

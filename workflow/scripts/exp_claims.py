@@ -1,0 +1,27 @@
+"""Snakemake adapter: claims table (JSON + CSV) and one figure per claim from the measurements."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from opbench.evaluation.ladder import write_csv_atomic
+from opbench.experiments.report import compute_claims
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+sys.stderr = open(sm.log[0], "w", buffering=1)
+p = sm.params
+measurements = {c: pd.read_csv(path) for c, path in zip(p.claims, sm.input, strict=True)}
+figures = {c: Path(f) for c, f in zip(p.claims, sm.output.figures, strict=True)}
+results = compute_claims(measurements, p.exp, p.ladder, figures)
+payload = {"claims": [r.row() | {"details": [[label, iv.mean, iv.low, iv.high, iv.n] for label, iv in r.details],
+                                 "figure": f"figures/claims/{r.key}.png" if r.key in figures else None}
+                      for r in results]}
+tmp = sm.output.table + ".tmp"
+with open(tmp, "w") as fh:
+    json.dump(payload, fh, indent=2, allow_nan=True)
+os.replace(tmp, sm.output.table)
+write_csv_atomic(pd.DataFrame([r.row() for r in results]), sm.output.csv)
+print(pd.DataFrame([r.row() for r in results]).to_string(), file=sys.stderr)

@@ -1,0 +1,16 @@
+"""Snakemake adapter: write the PDE evaluation sets of the claim experiments."""
+
+import sys
+from pathlib import Path
+
+from opbench.experiments.data import write_pde_sets
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+sys.stderr = open(sm.log[0], "w", buffering=1)
+p = sm.params
+paths = write_pde_sets(seed=p.seed, pde=p.pde, cfg=p.cfg, ladder=p.ladder, train_res=p.train_res,
+                       n_test=p.n_test, taus=p.taus, out_dir=Path(sm.output[0]).parent)
+missing = sorted(set(map(str, sm.output)) - set(map(str, paths)))
+if missing:
+    raise RuntimeError(f"evaluation sets not written: {missing}")
+print(f"{len(paths)} evaluation sets written", file=sys.stderr)

@@ -1,0 +1,30 @@
+"""Snakemake adapter: train one claim-experiment setting (task, model, res, n_train) for every seed."""
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from opbench.data.netcdf import read_pair
+from opbench.seeding import stream
+from opbench.training.trainer import TrainConfig, train
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+sys.stderr = open(sm.log[0], "w", buffering=1)
+torch.set_num_threads(max(1, sm.threads))
+p, wc = sm.params, sm.wildcards
+a_tr, u_tr, _ = read_pair(sm.input.train, expect_res=int(wc.res))
+a_va, u_va, _ = read_pair(sm.input.val, expect_res=int(wc.res))
+n, n_val = int(wc.n), int(p.n_val)
+if n > len(a_tr):
+    raise ValueError(f"n_train {n} exceeds the {len(a_tr)} training samples of {sm.input.train}")
+model_cfg = dict(p.model_cfg)
+model_type = model_cfg.pop("type")
+cfg = TrainConfig(**{k: v for k, v in p.training.items() if k != "seeds"})
+for seed, ckpt in zip(p.seeds, sm.output, strict=True):
+    run_seed = int(stream(p.root_seed, "experiment", wc.task, wc.model, int(wc.res), n, int(seed)).integers(2**31 - 1))
+    info = train(model_type, model_cfg, a_tr[:n, None], u_tr[:n, None], a_va[:n_val, None], u_va[:n_val, None],
+                 periodic=True, cfg=cfg, seed=run_seed, checkpoint_path=ckpt,
+                 history_path=Path(ckpt).with_name("history.csv"), progress=False)
+    print(json.dumps({"seed": seed, **info}, default=str), file=sys.stderr)
