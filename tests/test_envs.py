@@ -107,6 +107,6 @@ def test_every_rule_uses_an_env_file_that_exists() -> None:
             for path in re.findall(r'conda:\s*\n\s*"([^"]+)"', rule.read_text())}
     assert used, "no rule declares a conda environment"
     assert used <= {p.resolve() for p in ENV_FILES}, used
-    n_rules = sum(len(re.findall(r"^\s*rule\s*:|^rule \w+:", r.read_text(), re.M)) for r in rules)
+    n_rules = sum(len(re.findall(r"^\s*rule(?:\s+\w+)?\s*:", r.read_text(), re.M)) for r in rules)
     n_conda = sum(len(re.findall(r"^\s*conda:", r.read_text(), re.M)) for r in rules)
     assert n_conda == n_rules, f"{n_rules} rules but {n_conda} conda: directives"
