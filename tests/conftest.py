@@ -44,3 +44,15 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return workdir
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """The machines running the suite have 2 cores shared by everything: one intra-op thread keeps
+    the torch tests fast and their timings stable (workflow tests set their own threads)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -20,16 +20,6 @@ from opbench.physics.diffusion import (
 )
 from opbench.seeding import stream
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The test machine's cores are shared: one intra-op thread keeps these tests fast (restored after)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 M, S = 1.5, 0.4  # toy data x_0 ~ N(M, S^2) per coordinate
 
 

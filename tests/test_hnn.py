@@ -18,15 +18,6 @@ from opbench.seeding import sample_streams
 from opbench.solvers.hamiltonian import generate, get_system
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The test machine's cores are shared: one intra-op thread keeps these tests fast (restored after)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def divergence(model: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
     """sum_i d f_i / d z_i of the model's vector field at each point, by autograd."""
     z = z.detach().clone().requires_grad_(True)

@@ -12,16 +12,6 @@ from opbench.models import MODELS, build_model, model_names
 from opbench.models.fno import SpectralConv
 from opbench.models.grid_utils import resample
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The test machine's cores are shared: one intra-op thread keeps these tests fast and quiet."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 SMALL_HYPER = {
     "fno": {"modes": 8, "width": 16, "layers": 3},
     "transformer": {"d_model": 32, "heads": 2, "layers": 2, "patch": 2},

@@ -11,16 +11,6 @@ import torch
 from opbench.physics.pinn import FourierPINN, boundary_loss, fit_pinn, predict, residual
 from opbench.solvers.heat import solve_heat
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The test machine's cores are shared: one intra-op thread keeps these tests fast (restored after)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 TWO_PI = 2.0 * math.pi
 # Real Fourier coefficients (k, cos, sin) of the exact heat solution.
 HEAT_MODES = [(0, 0.3, 0.0), (1, 1.0, -0.5), (3, 0.2, 0.4)]

@@ -15,14 +15,6 @@ GALERKIN = {"d_model": 16, "heads": 2, "layers": 2, "harmonics": 3}
 DEEPONET = {"width": 32, "basis": 16, "layers": 2, "harmonics": 3}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize(("name", "hyper"), [("galerkin_transformer", GALERKIN), ("deeponet", DEEPONET)])
 @pytest.mark.parametrize("n", [7, 16, 50, 128])
 def test_shape_at_any_point_count(name: str, hyper: dict, n: int) -> None:

@@ -13,15 +13,6 @@ from opbench.models import build_model
 from opbench.training import Normalizer, TrainConfig, load_checkpoint, save_checkpoint, train
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Shared cores: one intra-op thread keeps the tests fast."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _smooth_inputs(samples: int, n: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     spec = np.zeros((samples, n // 2 + 1), dtype=complex)

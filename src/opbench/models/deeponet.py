@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from opbench.models.grid_utils import check_grid, resample
+from opbench.models.grid_utils import GridModel, resample
 from opbench.models.point_utils import (
     coordinate_features,
     grid_points,
@@ -31,7 +31,7 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
     return nn.Sequential(*mods)
 
 
-class DeepONet(nn.Module):
+class DeepONet(GridModel):
     """(batch, in_channels, *grid) -> (batch, out_channels, *grid), or on point sets:
     ``forward(x, coords, out_coords)`` with x (batch, C, n) at coords (n, ndim) and output at
     out_coords (m, ndim) (default: the input's points)."""
@@ -48,11 +48,8 @@ class DeepONet(nn.Module):
         layers: int = 3,
         harmonics: int = 4,
     ) -> None:
-        super().__init__()
-        self.grid = check_grid(grid)
-        self.ndim = len(self.grid)
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.periodic, self.harmonics, self.basis = bool(periodic), int(harmonics), int(basis)
+        super().__init__(in_channels, out_channels, grid, periodic)
+        self.harmonics, self.basis = int(harmonics), int(basis)
         if layers < 1 or self.basis < 1 or self.harmonics < 1:
             raise ValueError("deeponet: layers, basis and harmonics must be >= 1")
         sensors = in_channels * math.prod(self.grid)

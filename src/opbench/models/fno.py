@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from opbench.models.grid_utils import check_grid, check_input, coordinate_channels
+from opbench.models.grid_utils import GridModel, check_input, coordinate_channels
 
 _ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu, "tanh": torch.tanh}
 
@@ -139,7 +139,7 @@ class SpectralConv(nn.Module):
         return torch.fft.irfftn(out, s=grid, dim=dims, norm="forward")
 
 
-class FNO(nn.Module):
+class FNO(GridModel):
     """Fourier Neural Operator for (batch, in_channels, *grid) -> (batch, out_channels, *grid).
 
     ``padding`` (non-periodic domains such as Darcy): the fraction of each axis appended as zeros
@@ -164,11 +164,7 @@ class FNO(nn.Module):
         projection_width: int = 128,
         spectral_impl: str = "dft",
     ) -> None:
-        super().__init__()
-        self.grid = check_grid(grid)
-        self.ndim = len(self.grid)
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.periodic = bool(periodic)
+        super().__init__(in_channels, out_channels, grid, periodic)
         modes_t = (int(modes),) * self.ndim if isinstance(modes, int) else tuple(int(m) for m in modes)
         if len(modes_t) != self.ndim or any(m < 1 for m in modes_t):
             raise ValueError(f"modes must be a positive int or one per grid axis, got {modes}")

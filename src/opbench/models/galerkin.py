@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from opbench.models.grid_utils import check_grid
+from opbench.models.grid_utils import GridModel
 from opbench.models.point_utils import (
     coordinate_features,
     grid_points,
@@ -44,7 +44,7 @@ class GalerkinAttention(nn.Module):
         return self.out(att.transpose(1, 2).reshape(b, n, d))
 
 
-class GalerkinTransformer(nn.Module):
+class GalerkinTransformer(GridModel):
     """(batch, in_channels, *grid) -> (batch, out_channels, *grid), or on a point set:
     ``forward(x, coords)`` with x (batch, in_channels, n) and coords (n, ndim) in [0, 1]."""
 
@@ -61,11 +61,8 @@ class GalerkinTransformer(nn.Module):
         mlp_ratio: float = 2,
         harmonics: int = 4,
     ) -> None:
-        super().__init__()
-        self.grid = check_grid(grid)
-        self.ndim = len(self.grid)
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.periodic, self.harmonics = bool(periodic), int(harmonics)
+        super().__init__(in_channels, out_channels, grid, periodic)
+        self.harmonics = int(harmonics)
         if self.harmonics < 1:
             raise ValueError(f"harmonics must be >= 1, got {harmonics}")
         n_feat = n_coordinate_features(self.ndim, self.periodic, self.harmonics)

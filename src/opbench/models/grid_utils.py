@@ -80,3 +80,18 @@ def resample(x: torch.Tensor, size: tuple[int, ...], periodic: bool) -> torch.Te
     for axis, n in enumerate(size, start=2):
         y = y.narrow(axis, 0, n)
     return y
+
+
+class GridModel(torch.nn.Module):
+    """Base of every registry model: its channels, training grid and grid kind.
+
+    ``grid`` is the training grid (1 or 2 axes); ``periodic`` says whether points are i/n (periodic)
+    or i/(n-1) (vertex grid). Subclasses run on any grid of the same dimension.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, grid: tuple[int, ...], periodic: bool = True) -> None:
+        super().__init__()
+        self.grid = check_grid(grid)
+        self.ndim = len(self.grid)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.periodic = bool(periodic)

@@ -7,10 +7,10 @@ import math
 import torch
 from torch import nn
 
-from opbench.models.grid_utils import check_grid, check_input, resample
+from opbench.models.grid_utils import GridModel, check_input, resample
 
 
-class MLP(nn.Module):
+class MLP(GridModel):
     """Fully connected network from the flattened input field to the flattened output field.
 
     The network only exists at the training grid. Elsewhere the input is interpolated onto the
@@ -31,11 +31,7 @@ class MLP(nn.Module):
         hidden: int = 256,
         layers: int = 3,
     ) -> None:
-        super().__init__()
-        self.grid = check_grid(grid)
-        self.ndim = len(self.grid)
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.periodic = bool(periodic)
+        super().__init__(in_channels, out_channels, grid, periodic)
         if layers < 1:
             raise ValueError(f"layers (hidden layers) must be >= 1, got {layers}")
         points = math.prod(self.grid)

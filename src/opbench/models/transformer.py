@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from opbench.models.grid_utils import check_grid, check_input, resample
+from opbench.models.grid_utils import GridModel, check_input, resample
 
 
 class _Block(nn.Module):
@@ -39,7 +39,7 @@ class _Block(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
-class Transformer(nn.Module):
+class Transformer(GridModel):
     """Patch Transformer mapping (batch, in_channels, *grid) -> (batch, out_channels, *grid).
 
     Off the training grid the positional embedding (one vector per training token, laid out on the
@@ -61,11 +61,7 @@ class Transformer(nn.Module):
         mlp_ratio: float = 4,
         patch: int = 1,
     ) -> None:
-        super().__init__()
-        self.grid = check_grid(grid)
-        self.ndim = len(self.grid)
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.periodic = bool(periodic)
+        super().__init__(in_channels, out_channels, grid, periodic)
         self.patch = int(patch)
         if self.patch < 1:
             raise ValueError(f"patch must be a positive int, got {patch}")

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from opbench.models.grid_utils import check_grid, check_input
+from opbench.models.grid_utils import GridModel, check_input
 
 
 class _DoubleConv(nn.Module):
@@ -29,7 +29,7 @@ class _DoubleConv(nn.Module):
         return self.net(x)
 
 
-class UNet(nn.Module):
+class UNet(GridModel):
     """U-Net with ``depth`` stride-2 levels, ``width`` channels at the top, doubling per level.
 
     Inputs of any size are padded up to a multiple of 2**depth (circularly on periodic grids, which
@@ -47,11 +47,7 @@ class UNet(nn.Module):
         width: int = 32,
         depth: int = 3,
     ) -> None:
-        super().__init__()
-        self.grid = check_grid(grid)
-        self.ndim = len(self.grid)
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.periodic = bool(periodic)
+        super().__init__(in_channels, out_channels, grid, periodic)
         self.depth = int(depth)
         pm = "circular" if self.periodic else "zeros"
         conv_t = nn.ConvTranspose1d if self.ndim == 1 else nn.ConvTranspose2d
