@@ -21,6 +21,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/infer.smk"
+include: "workflow/rules/physics.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -28,3 +29,4 @@ rule all:
     default_target: True
     input:
         all_targets(),
+        physics_targets(),

@@ -38,6 +38,7 @@ rule report:
         spectra=run_outputs("spectra.csv"),
         histories=run_outputs("history.csv"),
         examples=run_outputs("examples.nc"),
+        physics=physics_section_input,
     output:
         html=report(
             "results/report/index.html",

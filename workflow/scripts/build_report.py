@@ -33,6 +33,7 @@ page = build_report(
     Path(sm.output.html).parent,
     steps=pd.read_csv(sm.input.steps),
     spectra=pd.concat(spectra, ignore_index=True) if spectra else None,
+    extra_sections=[Path(p).read_text(encoding="utf-8") for p in sm.input.physics],
 )
 missing = [f for f in sm.output.figures if not Path(f).exists()]
 if missing:
