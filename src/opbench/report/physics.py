@@ -50,7 +50,7 @@ def _plot_pinn(table: pd.DataFrame, path: Path) -> Path:
     pdes = list(pd.unique(table["pde"]))
     methods = list(pd.unique(table["method"]))
     colours = model_colours(methods)
-    fig = Figure(figsize=(4.2 * len(pdes), 3.4))
+    fig = Figure(figsize=(4.2 * len(pdes), 3.4), layout="constrained")
     for i, pde in enumerate(pdes):
         ax = fig.add_subplot(1, len(pdes), i + 1)
         g = table[table["pde"] == pde]
@@ -126,7 +126,7 @@ def pinn_part(amort: pd.DataFrame, per_instance: pd.DataFrame, fig_dir: Path) ->
 
 
 def _plot_hnn(tables: Sequence[pd.DataFrame], path: Path) -> Path:
-    fig = Figure(figsize=(9, 3.2 * len(tables)))
+    fig = Figure(figsize=(9, 3.2 * len(tables)), layout="constrained")
     for i, t in enumerate(tables):
         keys = list(dict.fromkeys(zip(t["model"], t["integrator"], strict=True)))
         colours = model_colours([f"{m} ({k})" for m, k in keys])
@@ -214,6 +214,8 @@ def _plot_diffusion(samples: xr.Dataset, path: Path) -> Path:
     for i, m in enumerate(spec["method"].values):
         ax.loglog(k, np.maximum(spec.values[i, 1:], 1e-30), "k--" if m == "test" else "-", label=str(m))
     ax.set_xlabel("wavenumber k")
+    ax.yaxis.tick_right()
+    ax.yaxis.set_label_position("right")
     ax.set_ylabel("energy spectrum E(k)")
     ax.legend(fontsize=7)
     return save_figure(fig, path)
