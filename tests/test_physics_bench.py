@@ -87,3 +87,29 @@ def test_tiny_hnn_benchmark_on_two_body_reports_every_model() -> None:
     assert np.allclose(last["periods"], 2.0)
     first = table.groupby(["model", "integrator"]).head(1)
     assert (first["energy_drift"] == 0).all() and (first["trajectory_error"] == 0).all()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda p: p["pinn"].update(pdes=["darcy"]), "physics.pinn.pdes: 'darcy' is not a heat or burgers PDE"),
+        (lambda p: p["pinn"].update(operator="mlpx"), "physics.pinn.operator: 'mlpx' is not run on heat"),
+        (lambda p: p["diffusion"].update(pde="heat"), "physics.diffusion.pde: 'heat' is not a 2D PDE"),
+        (lambda p: p["diffusion"].update(res=48), "physics.diffusion.res: 48 is not on the ladder"),
+        (lambda p: p["hnn"].update(systems=["kepler"]), "physics.hnn.systems"),
+    ],
+)
+def test_bad_physics_config_is_one_clear_line(change, message) -> None:
+    import copy
+    from pathlib import Path
+
+    import yaml
+
+    from opbench.config import ConfigError, load_schema, validate_config
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = copy.deepcopy(yaml.safe_load((root / "config.yaml").read_text()))
+    change(cfg["physics"])
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as err:
+        validate_config(cfg, load_schema(root / "workflow" / "schemas" / "config.schema.yaml"))
+    assert "\n" not in str(err.value)

@@ -8,6 +8,7 @@ physics output is checked.
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -141,3 +142,17 @@ def test_report_section_and_claims(physics_run) -> None:
         assert (workdir / "results/report/figures" / png).stat().st_size > 1000
     assert "costs" in section and "per instance" in section and "conserves energy to" in section
     assert section in (workdir / "results/report/index.html").read_text()
+
+
+def test_no_physics_section_plans_no_physics_job(tmp_path) -> None:
+    cfg = yaml.safe_load(SMOKE.read_text())
+    del cfg["physics"]
+    cfg_path = tmp_path / "nophysics.yaml"
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+           "--configfile", str(cfg_path), "--cores", "1", "-n"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert re.search(r"^report\s+1$", proc.stdout, re.M), proc.stdout[-2000:]
+    for rule in ("physics_pinn", "physics_hamiltonian_data", "physics_hnn", "physics_diffusion", "physics_report"):
+        assert rule not in proc.stdout
