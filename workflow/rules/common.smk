@@ -176,6 +176,12 @@ def physics_tables():
     return out
 
 
+def physics_figures():
+    """The figures the physics section draws, one per experiment configured."""
+    names = [("pinn", "physics_pinn"), ("hnn", "physics_hnn"), ("diffusion", "physics_diffusion")]
+    return [f"results/report/figures/{png}.png" for key, png in names if key in PHYSICS]
+
+
 def physics_section_input(wildcards):
     return ["results/report/physics/section.html"] if PHYSICS else []
 

@@ -114,6 +114,7 @@ rule physics_report:
     output:
         section="results/report/physics/section.html",
         claims="results/report/physics_claims.csv",
+        figures=report(physics_figures(), caption="../report/figure.rst", category="Physics"),
     params:
         config=config,
     log:
