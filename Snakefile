@@ -22,6 +22,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/infer.smk"
 include: "workflow/rules/experiments.smk"
+include: "workflow/rules/physics.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -29,3 +30,4 @@ rule all:
     default_target: True
     input:
         all_targets(),
+        physics_targets(),

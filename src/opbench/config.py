@@ -152,6 +152,7 @@ def _check_semantics(cfg: dict[str, Any]) -> None:
                 raise ConfigError(
                     f"run.{section}: {item!r} is not defined (allowed: {', '.join(sorted(cfg[section]))})"
                 )
+    _check_physics(cfg)
     for mname, model in cfg["models"].items():
         patch = model.get("patch", 1) if model["type"] == "transformer" else 1
         if patch > 1:
@@ -164,6 +165,35 @@ def _check_semantics(cfg: dict[str, Any]) -> None:
                         f"models.{mname}.patch: {patch} does not divide resolutions {bad} of pdes.{pname}.ladder "
                         f"(allowed: a patch size dividing every ladder resolution)"
                     )
+
+
+def _check_physics(cfg: dict[str, Any]) -> None:
+    """The optional ``physics`` section names PDEs and models that exist and fit its experiments."""
+    physics = cfg.get("physics") or {}
+    pinn = physics.get("pinn")
+    if pinn:
+        one_d = sorted(n for n, p in cfg["pdes"].items() if p["type"] in ("heat", "burgers"))
+        for name in pinn["pdes"]:
+            if name not in one_d:
+                raise ConfigError(
+                    f"physics.pinn.pdes: {name!r} is not a heat or burgers PDE (allowed: {', '.join(one_d)})"
+                )
+            if pinn["operator"] not in pde_models(cfg, name):
+                raise ConfigError(
+                    f"physics.pinn.operator: {pinn['operator']!r} is not run on {name} "
+                    f"(allowed: {', '.join(pde_models(cfg, name))})"
+                )
+    diff = physics.get("diffusion")
+    if diff:
+        two_d = sorted(n for n, p in cfg["pdes"].items() if get_pde(p["type"]).ndim == 2)
+        if diff["pde"] not in two_d:
+            raise ConfigError(f"physics.diffusion.pde: {diff['pde']!r} is not a 2D PDE (allowed: {', '.join(two_d)})")
+        ladder = cfg["pdes"][diff["pde"]]["ladder"]
+        if diff.get("res") is not None and diff["res"] not in ladder:
+            raise ConfigError(
+                f"physics.diffusion.res: {diff['res']} is not on the ladder of {diff['pde']} "
+                f"(allowed: {', '.join(map(str, sorted(ladder)))})"
+            )
 
 
 def _check_history(name: str, pde: Mapping[str, Any]) -> None:

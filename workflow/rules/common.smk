@@ -149,3 +149,53 @@ def report_figures():
     return [f"results/report/figures/{k}_{p}.png" for p in PDES for k in kinds] + [
         f"results/report/figures/{k}_{p}.png" for p in time_dependent_pdes() for k in rollout
     ]
+
+
+# Physics experiments (issue 8): the optional `physics` section; absent = nothing runs.
+
+PHYSICS = config.get("physics") or {}
+
+
+def physics_pinn_pdes():
+    return list((PHYSICS.get("pinn") or {}).get("pdes", [])) if "pinn" in PHYSICS else []
+
+
+def physics_hnn_systems():
+    return list(PHYSICS["hnn"]["systems"]) if "hnn" in PHYSICS else []
+
+
+def physics_tables():
+    """The CSVs the report's physics section reads (none when the section is absent)."""
+    out = []
+    if physics_pinn_pdes():
+        out.append("results/physics/pinn_amortization.csv")
+        out += [f"results/physics/pinn/{p}.csv" for p in physics_pinn_pdes()]
+    out += [f"results/physics/hnn/{s}.csv" for s in physics_hnn_systems()]
+    if "diffusion" in PHYSICS:
+        out += ["results/physics/diffusion/stats.csv", "results/physics/diffusion/samples.nc"]
+    return out
+
+
+def physics_figures():
+    """The figures the physics section draws, one per experiment configured."""
+    names = [("pinn", "physics_pinn"), ("hnn", "physics_hnn"), ("diffusion", "physics_diffusion")]
+    return [f"results/report/figures/{png}.png" for key, png in names if key in PHYSICS]
+
+
+def physics_section_input(wildcards):
+    return ["results/report/physics/section.html"] if PHYSICS else []
+
+
+def physics_targets():
+    return ["results/report/physics_claims.csv"] if PHYSICS else []
+
+
+def pinn_operator_metrics(wildcards):
+    model = PHYSICS["pinn"]["operator"]
+    return [f"{run_dir(wildcards.pde, model, s)}/metrics.csv" for s in SEEDS]
+
+
+def diffusion_data(wildcards):
+    pde = PHYSICS["diffusion"]["pde"]
+    res = PHYSICS["diffusion"].get("res") or min(pde_cfg(pde)["ladder"])
+    return {"train": data_file(pde, "train", res), "test": data_file(pde, "test", res)}

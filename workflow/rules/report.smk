@@ -39,6 +39,7 @@ rule report:
         histories=run_outputs("history.csv"),
         examples=run_outputs("examples.nc"),
         claims=claims_inputs(),
+        physics=physics_section_input,
     output:
         html=report(
             "results/report/index.html",

@@ -228,12 +228,14 @@ def build_report(
     steps: pd.DataFrame | None = None,
     spectra: pd.DataFrame | None = None,
     claims: Mapping[str, Any] | None = None,
+    extra_sections: list[str] | None = None,
 ) -> Path:
     """Write ``out_dir/index.html`` and its figures under ``out_dir/figures/``; return the page's path.
 
     ``tolerance`` (the largest error ratio to the training resolution still called invariant) defaults
     to ``config["report"]["invariance_tolerance"]``, else 1.3. ``steps`` and ``spectra`` (tidy tables
     of rollout tasks, see ``opbench.evaluation.ladder``) add the error per predicted step and spectra.
+    ``extra_sections`` are HTML fragments (e.g. ``opbench.report.physics``) placed before the cost table.
     Figures are written before the page, each atomically, so a page on disk never points at a missing
     figure.
     """
@@ -331,6 +333,7 @@ def build_report(
     parts.append(_published_section(metrics, config))
     if claim_sections:
         parts.append(claim_sections)
+    parts += list(extra_sections or [])
     parts.append("<h2>Cost</h2>")
     parts.append(
         "<p>Parameters, wall-clock training time and inference time per test sample, mean over seeds.</p>"

@@ -1,0 +1,21 @@
+"""Snakemake adapter: the report's physics section (HTML fragment + figures) and its claims rows."""
+
+import os
+import sys
+from pathlib import Path
+
+from opbench.evaluation.ladder import write_csv_atomic
+from opbench.report.physics import physics_section
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+sys.stderr = open(sm.log[0], "w", buffering=1)
+section = Path(sm.output.section)
+html, claims = physics_section(list(sm.input), Path(sm.output.figures[0]).parent)
+tmp = section.with_name(f".{section.name}.{os.getpid()}.tmp")
+tmp.write_text(html, encoding="utf-8")
+os.replace(tmp, section)
+write_csv_atomic(claims, sm.output.claims)
+missing = [f for f in sm.output.figures if not Path(f).exists()]
+if missing:
+    raise RuntimeError(f"physics report did not write the figures {missing}")
+print(claims.to_string(), file=sys.stderr)
