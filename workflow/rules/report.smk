@@ -40,6 +40,7 @@ rule report:
         examples=run_outputs("examples.nc"),
         claims=claims_inputs(),
         physics=physics_section_input,
+        physics_claims=physics_targets(),
     output:
         html=report(
             "results/report/index.html",

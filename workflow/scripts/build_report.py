@@ -41,6 +41,8 @@ page = build_report(
     steps=pd.read_csv(sm.input.steps),
     spectra=pd.concat(spectra, ignore_index=True) if spectra else None,
     claims=claims,
+    extra_claims=pd.concat([pd.read_csv(p) for p in sm.input.physics_claims], ignore_index=True)
+    if sm.input.physics_claims else None,
     extra_sections=[Path(p).read_text(encoding="utf-8") for p in sm.input.physics],
 )
 missing = [f for f in sm.output.figures if not Path(f).exists()]

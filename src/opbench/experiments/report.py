@@ -73,8 +73,13 @@ def _invariance_note(details: list, tolerance: float = 1.3) -> str:
             "Transformer: coordinates as features, attention as a quadrature) is invariant by design.</p>")
 
 
-def claims_html(payload: Mapping[str, Any]) -> tuple[str, str]:
-    """(front-page table, sections) for the report from the claims JSON written by the workflow."""
+def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | None = None) -> tuple[str, str]:
+    """(front-page table, sections) for the report from the claims JSON written by the workflow.
+
+    ``extra_rows`` (columns claim, experiment, effect, ci_low, ci_high, verdict, section_id) are
+    claims measured elsewhere, such as the physics experiments, appended to the same table.
+    """
+    payload = payload or {"claims": []}
     rows = []
     for c in payload["claims"]:
         link = f"#claim-{c['key']}"
@@ -86,6 +91,16 @@ def claims_html(payload: Mapping[str, Any]) -> tuple[str, str]:
             "seeds": c["n_seeds"],
             "verdict": c["verdict"],
             "section": link,
+        })
+    for r in (extra_rows.to_dict("records") if extra_rows is not None else []):
+        rows.append({
+            "claim": str(r["claim"]),
+            "experiment": str(r["experiment"]),
+            "effect": "see its section",
+            "mean [95% interval]": f"{_fmt(r['effect'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]",
+            "seeds": "-",
+            "verdict": str(r["verdict"]),
+            "section": f"#{r.get('section_id', 'physics')}",
         })
     cols = ["claim", "experiment", "effect", "mean [95% interval]", "seeds", "verdict"]
     head = "".join(f"<th>{h.esc(c)}</th>" for c in cols)

@@ -228,6 +228,7 @@ def build_report(
     steps: pd.DataFrame | None = None,
     spectra: pd.DataFrame | None = None,
     claims: Mapping[str, Any] | None = None,
+    extra_claims: pd.DataFrame | None = None,
     extra_sections: list[str] | None = None,
 ) -> Path:
     """Write ``out_dir/index.html`` and its figures under ``out_dir/figures/``; return the page's path.
@@ -259,10 +260,10 @@ def build_report(
 
     parts = [f'<p class="claim">{h.esc(CLAIM.format(tol=tol_text))}</p>']
     claim_sections = ""
-    if claims:
+    if claims or (extra_claims is not None and len(extra_claims)):
         from opbench.experiments.report import claims_html
 
-        front, claim_sections = claims_html(claims)
+        front, claim_sections = claims_html(claims, extra_claims)
         parts.append(front)
     parts.append("<h2>Verdicts</h2>")
     parts.append(

@@ -271,7 +271,7 @@ def physics_section(tables: Sequence[str | Path], fig_dir: Path) -> tuple[str, p
     paths = [Path(p) for p in tables]
     fig_dir = Path(fig_dir)
     fig_dir.mkdir(parents=True, exist_ok=True)
-    parts, claims = ["<h2>Physics-informed, Hamiltonian and generative models</h2>"], []
+    parts, claims = ['<h2 id="physics">Physics-informed, Hamiltonian and generative models</h2>'], []
     amort = next((p for p in paths if p.name == "pinn_amortization.csv"), None)
     if amort is not None:
         per = pd.concat([pd.read_csv(p) for p in paths if p.parent.name == "pinn" and p != amort], ignore_index=True)
