@@ -223,6 +223,29 @@ def pde_training(cfg: Mapping[str, Any], pde: str) -> dict[str, Any]:
     return {**cfg["training"], **(cfg["pdes"][pde].get("training") or {})}
 
 
+def pde_seeds(cfg: Mapping[str, Any], pde: str) -> list[int]:
+    """Training seeds of one PDE's runs: its own ``seeds`` if given, else ``training.seeds``."""
+    return list(cfg["pdes"][pde].get("seeds") or cfg["training"]["seeds"])
+
+
+def _check_multiscale(cfg: dict[str, Any], claim: Mapping[str, Any]) -> None:
+    """Claim 6 reads base-pipeline Navier-Stokes runs: its PDEs, models and seeds must exist."""
+    pdes = claim.get("pdes") or []
+    ns = [p for p, v in cfg["pdes"].items() if v["type"] == "navier_stokes"]
+    if not pdes or any(p not in ns for p in pdes):
+        raise ConfigError(f"experiments.claims.multiscale.pdes: {pdes} must name navier_stokes entries of pdes "
+                          f"(allowed: {', '.join(ns) or 'none'})")
+    for p in pdes:
+        models = pde_models(cfg, p)
+        for field in ("contender", "reference"):
+            if claim.get(field) not in models:
+                raise ConfigError(f"experiments.claims.multiscale.{field}: {claim.get(field)!r} is not run on "
+                                  f"pdes.{p} (allowed: {', '.join(models)})")
+        if len(pde_seeds(cfg, p)) < 3:
+            raise ConfigError(f"pdes.{p}.seeds: {pde_seeds(cfg, p)} has fewer than 3 seeds, which claim 6 needs "
+                              "for an interval (allowed: 3 or more seeds)")
+
+
 def _check_experiments(cfg: dict[str, Any]) -> None:
     """Cross-references of the ``experiments`` section: its PDE, resolutions and model names."""
     exp = cfg.get("experiments")
@@ -256,6 +279,8 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
                 if m not in exp["models"]:
                     raise ConfigError(f"experiments.claims.{name}.{field}: {m!r} is not in experiments.models "
                                       f"(allowed: {', '.join(exp['models'])})")
+        if name == "multiscale" and claim.get("enabled"):
+            _check_multiscale(cfg, claim)
         for field in ("contender", "reference"):
             if claim.get("enabled") and name != "multiscale" and claim.get(field) not in claim.get("models", []):
                 raise ConfigError(f"experiments.claims.{name}.{field}: {claim.get(field)!r} must be one of its "

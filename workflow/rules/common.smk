@@ -10,6 +10,7 @@ from opbench.config import (
     ConfigError,
     load_schema,
     pde_models,
+    pde_seeds,
     pde_training,
     run_models,
     run_pdes,
@@ -115,7 +116,7 @@ def run_dir(pde, model, seed):
 
 
 def run_keys():
-    return [(p, m, s) for p in PDES for m in pde_models(config, p) for s in SEEDS]
+    return [(p, m, s) for p in PDES for m in pde_models(config, p) for s in pde_seeds(config, p)]
 
 
 def generate_gpus(pde):

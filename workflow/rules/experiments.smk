@@ -87,6 +87,7 @@ if EXP:
             ladder=exp_ladder(),
             anti_tests=exp_anti_tests(),
             base_tau=pde_cfg(EXP["pde"])["grf"]["tau"],
+            nu={p: pde_cfg(p)["params"]["nu"] for p in (EXP["claims"].get("multiscale") or {}).get("pdes", [])},
         threads: 1
         log:
             "logs/experiments/eval_{claim}.log",

@@ -1,6 +1,13 @@
 # Helpers of the claim experiments (config `experiments:`): target lists and input functions.
 
-from opbench.experiments.plan import ANTIDERIVATIVE, all_cells, cell_dir, claim_cells, enabled_claims
+from opbench.experiments.plan import (
+    ANTIDERIVATIVE,
+    all_cells,
+    cell_dir,
+    claim_cells,
+    enabled_claims,
+    multiscale_runs,
+)
 
 EXP = config.get("experiments") or {}
 EXP_CLAIMS = enabled_claims(config)
@@ -40,6 +47,9 @@ def exp_train_inputs(wildcards):
 
 
 def exp_eval_inputs(wildcards):
+    if wildcards.claim == "multiscale":  # claim 6 reads the base pipeline's Navier-Stokes runs
+        runs = [run_dir(p, m, s) for p, m, s in multiscale_runs(config)]
+        return {"metrics": [f"{d}/metrics.csv" for d in runs], "spectra": [f"{d}/spectra.csv" for d in runs]}
     sets = list(exp_anti_tests().values()) if wildcards.claim == "quadrature" else exp_pde_sets()
     return {"checkpoints": exp_checkpoints(claim_cells(config, wildcards.claim)), "sets": sets}
 

@@ -4,6 +4,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from opbench.evaluation.ladder import write_csv_atomic
@@ -15,6 +16,14 @@ sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 torch.set_num_threads(max(1, sm.threads))
 p, claim = sm.params, sm.wildcards.claim
+if claim == "multiscale":  # claim 6: band errors and spectra of the base pipeline's NS runs
+    from opbench.experiments.multiscale import measurements
+
+    table = measurements([pd.read_csv(f) for f in sm.input.metrics], [pd.read_csv(f) for f in sm.input.spectra],
+                         p.nu)
+    write_csv_atomic(table, sm.output[0])
+    print(table[table["kind"] == "band"].to_string(), file=sys.stderr)
+    sys.exit(0)
 exp, c = p.exp, p.exp["claims"][claim]
 task = ANTIDERIVATIVE if claim == "quadrature" else exp["pde"]
 res, n, seeds, models = int(exp["train_res"]), int(exp["n_train"]), exp["seeds"], c["models"]

@@ -13,6 +13,8 @@ claim asserts, so every verdict uses direction +1:
 3. log(err_contender / err_reference), mean over the ladder, full training set.
 4. mean over lambda != 1 of log(equivariance error), contender minus reference.
 5. mean over the other input families of log(err_family / err_GRF), contender minus reference.
+6. mean over the Navier-Stokes viscosities of log(high-band error of the contender / that of the
+   reference), at the training resolution (``opbench.experiments.multiscale``).
 
 Besides the effect, each claim lists per-model intervals (``details``) so that a nuance such as
 the Galerkin Transformer being invariant is shown, not averaged away.
@@ -143,6 +145,26 @@ def quadrature(m: pd.DataFrame, contender: str, reference: str, train_res: int) 
                    f"antiderivative: trapezoid targets on {train_res} uniform points; exact integrals on other grids, "
                    "Chebyshev and random points",
                    f"log(err Chebyshev / err training grid), {contender} minus {reference}", diffs, details)
+
+
+def multiscale(m: pd.DataFrame, contender: str, reference: str) -> ClaimResult:
+    from opbench.experiments.multiscale import band_log_ratio
+
+    bands = m[m["kind"] == "band"]
+    nus = sorted(bands["nu"].unique(), reverse=True)
+    diffs = list(band_log_ratio(m, contender, reference, "high").values())
+    details = [(f"{contender} vs {reference}: mean over nu of log(err ratio), {b} band",
+                mean_interval(list(band_log_ratio(m, contender, reference, b).values()))) for b in ("low", "mid")]
+    for nu in nus:
+        g = bands[bands["nu"] == nu]
+        details.append((f"nu={nu:g}: log(err ratio {contender} / {reference}), high band",
+                        mean_interval(list(band_log_ratio(g, contender, reference, "high").values()))))
+        for (model, band), gm in g.groupby(["model", "band"], sort=False):
+            details.append((f"nu={nu:g}, {model}: {band}-band relative error", mean_interval(list(gm["rel_l2"]))))
+    return _result(6, "multiscale", "A standard Transformer misses the small scales of a multi-scale flow",
+                   "Navier-Stokes at viscosities " + ", ".join(f"{nu:g}" for nu in nus)
+                   + ": relative error per Fourier band (low/mid/high |k|) and energy spectra, base-pipeline runs",
+                   f"mean over nu of log(high-band err {contender} / err {reference})", diffs, details)
 
 
 def not_run(key: str, reason: str) -> ClaimResult:

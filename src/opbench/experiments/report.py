@@ -11,10 +11,9 @@ import pandas as pd
 
 from opbench.experiments import claims as C
 from opbench.experiments import figures as F
-from opbench.experiments.plan import CLAIMS, RUNNABLE
+from opbench.experiments.multiscale import figure as multiscale_figure
+from opbench.experiments.plan import CLAIMS
 from opbench.report import html as h
-
-NS_STUB = "not run: needs the NS task (2D Navier-Stokes learning)"
 
 
 def compute_claims(measurements: Mapping[str, pd.DataFrame], exp: Mapping[str, Any], ladder: Sequence[int],
@@ -24,7 +23,7 @@ def compute_claims(measurements: Mapping[str, pd.DataFrame], exp: Mapping[str, A
     res = int(exp["train_res"])
     for key in sorted(CLAIMS, key=lambda k: CLAIMS[k][0]):
         if key not in measurements:
-            out.append(C.not_run(key, NS_STUB if key not in RUNNABLE else "not run: disabled in the config"))
+            out.append(C.not_run(key, "not run: disabled in the config"))
             continue
         m, cfg = measurements[key], exp["claims"][key]
         con, ref = cfg["contender"], cfg["reference"]
@@ -41,6 +40,9 @@ def compute_claims(measurements: Mapping[str, pd.DataFrame], exp: Mapping[str, A
         elif key == "input_families":
             r = C.input_families(m, con, ref)
             fig, args = F.input_families, (m,)
+        elif key == "multiscale":
+            r = C.multiscale(m, con, ref)
+            fig, args = multiscale_figure, (m,)
         else:
             r = C.quadrature(m, con, ref, res)
             fig, args = F.quadrature, (m,)

@@ -1,0 +1,110 @@
+"""Claim 6 (multi-scale): band errors and energy spectra of the base pipeline's Navier-Stokes runs.
+
+Claim 6 trains nothing of its own: it reads the runs the base pipeline makes on each Navier-Stokes
+entry named in ``experiments.claims.multiscale.pdes`` (one per viscosity, each with >= 3 seeds),
+at the training resolution:
+
+- ``metrics.csv``: relative error per Fourier band (``rel_l2_low/mid/high``, see
+  ``opbench.evaluation.bands``), the rollout's mean over its samples and steps;
+- ``spectra.csv``: the radial energy spectrum of truth and prediction at the last rolled-out step.
+
+Effect (direction +1, a positive value means the contender is worse at high wavenumbers): per seed,
+the mean over the viscosities of ``log(high-band error of the contender / that of the reference)``,
+runs paired by seed index; then its mean and 95% t-interval over seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from opbench.evaluation.bands import BANDS
+from opbench.report.figures import model_colours, save_figure
+
+BAND_COLUMNS = {b: f"rel_l2_{b}" for b in BANDS}
+
+
+def measurements(metrics: Sequence[pd.DataFrame], spectra: Sequence[pd.DataFrame],
+                 nu: Mapping[str, float]) -> pd.DataFrame:
+    """One long table: ``kind=band`` rows (pde, nu, model, seed, band, rel_l2) at the training
+    resolution, and ``kind=spectrum`` rows (k, energy_true, energy_pred) at the last step there."""
+    rows = []
+    for m in metrics:
+        m = m[m["eval_res"] == m["train_res"]]
+        for _, r in m.iterrows():
+            for band, col in BAND_COLUMNS.items():
+                rows.append({"kind": "band", "pde": r["pde"], "nu": float(nu[r["pde"]]), "model": r["model"],
+                             "seed": int(r["seed"]), "band": band, "rel_l2": float(r[col])})
+    bands = pd.DataFrame(rows)
+    parts = [bands]
+    for s in spectra:
+        s = s[s["eval_res"] == s["train_res"]]
+        s = s[s["step"] == s["step"].max()]
+        parts.append(pd.DataFrame({"kind": "spectrum", "pde": s["pde"], "nu": s["pde"].map(nu).astype(float),
+                                   "model": s["model"], "seed": s["seed"].astype(int), "k": s["k"],
+                                   "energy_true": s["energy_true"], "energy_pred": s["energy_pred"]}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def band_log_ratio(m: pd.DataFrame, contender: str, reference: str, band: str = "high") -> dict[int, float]:
+    """Per seed: mean over viscosities of log(err_band contender / err_band reference).
+
+    Only seeds for which both models have a positive error at every viscosity count (paired by seed).
+    """
+    b = m[(m["kind"] == "band") & (m["band"] == band)] if "kind" in m else m[m["band"] == band]
+    nus = sorted(b["nu"].unique())
+    err = b.groupby(["model", "nu", "seed"])["rel_l2"].mean()
+    out = {}
+    seeds = sorted(set(b.loc[b["model"] == contender, "seed"]) & set(b.loc[b["model"] == reference, "seed"]))
+    for s in seeds:
+        logs = []
+        for nu in nus:
+            c, r = err.get((contender, nu, s), np.nan), err.get((reference, nu, s), np.nan)
+            if not (c > 0 and r > 0):
+                break
+            logs.append(np.log(c / r))
+        else:
+            if logs:
+                out[int(s)] = float(np.mean(logs))
+    return out
+
+
+def figure(m: pd.DataFrame, path: Path) -> Path:
+    """Top row: grouped bars (low/mid/high) per model, one panel per viscosity, bars min-max over
+    seeds; bottom row: energy spectrum at the last step, truth and each model (mean over seeds)."""
+    bands, spectra = m[m["kind"] == "band"], m[m["kind"] == "spectrum"]
+    nus = sorted(bands["nu"].unique(), reverse=True)
+    models = list(pd.unique(bands["model"]))
+    colours = model_colours(models)
+    fig = Figure(figsize=(4.2 * len(nus), 7.0))
+    axes = fig.subplots(2, len(nus), squeeze=False)
+    width = 0.8 / len(BANDS)
+    shades = dict(zip(BANDS, (1.0, 0.65, 0.35), strict=True))
+    for j, nu in enumerate(nus):
+        ax = axes[0, j]
+        g = bands[bands["nu"] == nu]
+        for i, band in enumerate(BANDS):
+            s = (g[g["band"] == band].groupby("model")["rel_l2"].agg(["mean", "min", "max"]).reindex(models))
+            x = np.arange(len(models)) + (i - 1) * width
+            ax.bar(x, s["mean"], width, color=[colours[k] for k in models], alpha=shades[band],
+                   yerr=[s["mean"] - s["min"], s["max"] - s["mean"]], capsize=2, label=band, edgecolor="k",
+                   linewidth=0.3)
+        ax.set_xticks(np.arange(len(models)), models, fontsize=7)
+        ax.set(yscale="log", ylabel="band relative L2", title=f"nu = {nu:g}: bars low / mid / high")
+        ax.legend(fontsize=6)
+        ax = axes[1, j]
+        sp = spectra[spectra["nu"] == nu]
+        if not sp.empty:
+            true = sp.groupby("k")["energy_true"].mean()
+            ax.plot(true.index[1:], true.to_numpy()[1:], "k-", lw=2, label="truth")
+            for model in models:
+                e = sp[sp["model"] == model].groupby("k")["energy_pred"].mean()
+                ax.plot(e.index[1:], e.to_numpy()[1:], "--", color=colours[model], label=model)
+            ax.set(xscale="log", yscale="log", xlabel="wavenumber |k|", ylabel="energy E(k)",
+                   title=f"nu = {nu:g}: spectrum at the last step")
+            ax.legend(fontsize=6)
+    return save_figure(fig, path)
