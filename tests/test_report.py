@@ -375,3 +375,15 @@ def test_tolerance_from_config_and_rebuild_in_place(tmp_path):
     assert again == first
     assert "not invariant: transformer (up to 3.00x at 256), mlp (up to 1.20x at " in again.read_text()
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["error_vs_resolution_burgers.png"]
+
+
+def test_a_single_rung_ladder_gets_no_invariance_verdict() -> None:
+    from opbench.report.verdicts import resolution_ratios, summarize, summary_sentence
+
+    metrics = pd.DataFrame([
+        {"pde": "ns", "model": m, "seed": 0, "train_res": 64, "eval_res": 64, "rel_l2_mean": e}
+        for m, e in (("fno", 0.1), ("transformer", 0.2))
+    ])
+    (summary,) = summarize(resolution_ratios(metrics))
+    text = summary_sentence(summary)
+    assert text == "ns: only resolution 64 was evaluated, so there is no invariance verdict."

@@ -118,6 +118,7 @@ class PdeSummary:
     invariant: list[str]
     not_invariant: list[tuple[str, float, int]]  # (model, worst ratio, resolution of the worst ratio)
     unknown: list[str]  # models never evaluated at their training resolution
+    only_res: int | None = None  # the single resolution evaluated, when the ladder has one rung
 
 
 def summarize(ratios: pd.DataFrame, tolerance: float = DEFAULT_TOLERANCE) -> list[PdeSummary]:
@@ -135,6 +136,8 @@ def summarize(ratios: pd.DataFrame, tolerance: float = DEFAULT_TOLERANCE) -> lis
                     (str(r.model), float(r.worst_ratio), int(r.worst_res)) for r in bad.itertuples()
                 ],
                 unknown=[str(m) for m in g.loc[~np.isfinite(g["worst_ratio"]), "model"]],
+                only_res=int(g["finest_res"].iloc[0]) if (g["finest_res"] == g["coarsest_res"]).all()
+                and g["finest_res"].nunique() == 1 else None,
             )
         )
     return out
@@ -179,6 +182,8 @@ def ratio_sentence(row: pd.Series | dict) -> str:
 def summary_sentence(s: PdeSummary) -> str:
     """One line per PDE naming the models that stay within the tolerance and those that do not."""
     tol = f"{s.tolerance:g}x"
+    if s.only_res is not None:  # nothing off the training grid was evaluated: no verdict either way
+        return f"{s.pde}: only resolution {s.only_res} was evaluated, so there is no invariance verdict."
     pieces = []
     if s.invariant:
         pieces.append(
