@@ -37,6 +37,11 @@ def _pde_models(cfg: dict, pde: str) -> list[str]:
     return [m for m in cfg["models"] if m in chosen] if chosen else list(cfg["models"])
 
 
+def _pde_seeds(cfg: dict, pde: str) -> list[int]:
+    """The training seeds of one PDE: its own `seeds` if given, else the shared ones."""
+    return cfg["pdes"][pde].get("seeds", cfg["training"]["seeds"])
+
+
 def _one_d(cfg: dict) -> dict:
     return {p: s for p, s in cfg["pdes"].items() if s["type"] in ("heat", "burgers")}
 
@@ -99,7 +104,7 @@ def test_metrics_table_has_every_model_and_resolution(smoke_run: Path, cfg: dict
                 "train_seconds", "infer_seconds_per_sample"]
     assert set(required) <= set(table.columns)
     expected = {(p, m, s, r) for p, spec in cfg["pdes"].items() for m in _pde_models(cfg, p)
-                for s in cfg["training"]["seeds"] for r in spec["ladder"]}
+                for s in _pde_seeds(cfg, p) for r in spec["ladder"]}
     got = set(zip(table.pde, table.model, table.seed, table.eval_res, strict=True))
     assert got == expected and len(table) == len(expected)
     numeric = table[["rel_l2_mean", "rel_l2_std", "train_seconds", "infer_seconds_per_sample"]]
@@ -173,11 +178,14 @@ def test_navier_stokes_data_are_snapshots_in_time(smoke_run: Path, cfg: dict) ->
 def test_rollout_metrics_per_step_and_physics_figures(smoke_run: Path, cfg: dict) -> None:
     spec = cfg["pdes"]["navier_stokes"]
     n_pred = int(round(spec["params"]["T"] / spec["params"]["snapshot_dt"])) - spec["history"]
+    rollout_pdes = {p for p, v in cfg["pdes"].items() if v["type"] == "navier_stokes"}
     steps = pd.read_csv(smoke_run / "results/report/steps.csv")
-    assert set(steps.pde) == {"navier_stokes"}  # static tasks have no steps
+    assert set(steps.pde) == rollout_pdes  # static tasks have no steps
+    steps = steps[steps.pde == "navier_stokes"]
     models = _pde_models(cfg, "navier_stokes")
-    expected = {(m, r, k) for m in models for r in spec["ladder"] for k in range(1, n_pred + 1)}
-    assert set(zip(steps.model, steps.eval_res, steps.step, strict=True)) == expected
+    expected = {(m, s, r, k) for m in models for s in _pde_seeds(cfg, "navier_stokes") for r in spec["ladder"]
+                for k in range(1, n_pred + 1)}
+    assert set(zip(steps.model, steps.seed, steps.eval_res, steps.step, strict=True)) == expected
     assert len(steps) == len(expected)
     assert np.isfinite(steps[["rel_l2_mean", "enstrophy_rel_error_mean"]].to_numpy()).all()
     first_t = spec["history"] + 1
@@ -185,7 +193,8 @@ def test_rollout_metrics_per_step_and_physics_figures(smoke_run: Path, cfg: dict
     metrics = pd.read_csv(smoke_run / "results/report/metrics.csv")
     ns = metrics[metrics.pde == "navier_stokes"]
     assert (ns.task == "rollout").all() and (ns.n_steps == n_pred).all()
-    assert (metrics[metrics.pde != "navier_stokes"].task == "static").all()
+    assert (metrics[metrics.pde.isin(rollout_pdes)].task == "rollout").all()
+    assert (metrics[~metrics.pde.isin(rollout_pdes)].task == "static").all()
     spectra = pd.read_csv(smoke_run / f"results/runs/navier_stokes/{models[0]}/seed0/spectra.csv")
     assert set(spectra.eval_res) == set(spec["ladder"]) and (spectra.step == n_pred).all()
     assert (spectra.energy_true >= 0).all() and spectra.energy_true.sum() > 0
