@@ -1,12 +1,12 @@
 """Snakemake adapter: claims table (JSON + CSV) and one figure per claim from the measurements."""
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import pandas as pd
 
+from opbench.atomic import atomic_write_text
 from opbench.evaluation.ladder import write_csv_atomic
 from opbench.experiments.report import compute_claims
 
@@ -19,9 +19,6 @@ results = compute_claims(measurements, p.exp, p.ladder, figures)
 payload = {"claims": [r.row() | {"details": [[label, iv.mean, iv.low, iv.high, iv.n] for label, iv in r.details],
                                  "figure": f"figures/claims/{r.key}.png" if r.key in figures else None}
                       for r in results]}
-tmp = sm.output.table + ".tmp"
-with open(tmp, "w") as fh:
-    json.dump(payload, fh, indent=2, allow_nan=True)
-os.replace(tmp, sm.output.table)
+atomic_write_text(sm.output.table, json.dumps(payload, indent=2, allow_nan=True))
 write_csv_atomic(pd.DataFrame([r.row() for r in results]), sm.output.csv)
 print(pd.DataFrame([r.row() for r in results]).to_string(), file=sys.stderr)

@@ -1,9 +1,9 @@
 """Snakemake adapter: the report's physics section (HTML fragment + figures) and its claims rows."""
 
-import os
 import sys
 from pathlib import Path
 
+from opbench.atomic import atomic_write_text
 from opbench.evaluation.ladder import write_csv_atomic
 from opbench.report.physics import physics_section
 
@@ -11,9 +11,7 @@ sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 section = Path(sm.output.section)
 html, claims = physics_section(list(sm.input), Path(sm.output.figures[0]).parent)
-tmp = section.with_name(f".{section.name}.{os.getpid()}.tmp")
-tmp.write_text(html, encoding="utf-8")
-os.replace(tmp, section)
+atomic_write_text(section, html)
 write_csv_atomic(claims, sm.output.claims)
 missing = [f for f in sm.output.figures if not Path(f).exists()]
 if missing:

@@ -6,6 +6,7 @@ import sys
 
 import torch
 
+from opbench.atomic import atomic_write_text
 from opbench.data.netcdf import read_pair
 from opbench.errors import one_line_errors
 from opbench.seeding import stream
@@ -45,8 +46,5 @@ info = train(
 )
 info.update(pde=wc.pde, model=wc.model, model_type=model_type, seed=int(wc.seed), run_seed=run_seed,
             task=task.name, n_train_pairs=int(x_tr.shape[0]), recipe=dict(p.training))
-tmp = sm.output.info + ".tmp"
-with open(tmp, "w") as fh:
-    json.dump(info, fh, indent=2, default=str)
-os.replace(tmp, sm.output.info)
+atomic_write_text(sm.output.info, json.dumps(info, indent=2, default=str))
 print(json.dumps(info, default=str), file=sys.stderr)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from opbench.atomic import temporary_path
 from opbench.errors import OpbenchError
 
 SPATIAL_DIMS = ("x", "y")
@@ -22,11 +23,6 @@ SPATIAL_DIMS = ("x", "y")
 
 class DataFileError(OpbenchError, ValueError):
     """A data file that cannot be used: unreadable, wrong variables, NaNs, mismatched grids."""
-
-
-def temporary_path(path: Path) -> Path:
-    """A hidden sibling of ``path`` for writing before the atomic move into place."""
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
 def write_netcdf(ds: xr.Dataset, path: str | Path, *, compression_level: int = 4) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pandas as pd
 import torch
 import xarray as xr
 
+from opbench.atomic import atomic_write_text
 from opbench.data.netcdf import SPATIAL_DIMS, read_pair, write_netcdf
 from opbench.evaluation.bands import band_errors
 from opbench.evaluation.inference import predict
@@ -37,11 +37,7 @@ SPECTRUM_COLUMNS = [
 
 def write_csv_atomic(frame: pd.DataFrame, path: str | Path) -> None:
     """Write a CSV to a temporary sibling and move it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    frame.to_csv(tmp, index=False, float_format="%.8g")
-    os.replace(tmp, path)
+    atomic_write_text(path, frame.to_csv(index=False, float_format="%.8g"))
 
 
 class _TimedModel:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
+from opbench.atomic import atomic_write_text
 from opbench.report import html as h
 from opbench.report.figures import (
     RunKey,
@@ -55,15 +55,6 @@ def _int(v: object) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "–"
     return f"{round(float(v)):,}"
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _order(configured: Mapping[str, Any] | None, found: list[str]) -> list[str]:
@@ -344,5 +335,5 @@ def build_report(
     title = str(config.get("title") or "opbench report")
     page = h.page(title, "\n".join(parts), _provenance(provenance))
     index = out_dir / "index.html"
-    _atomic_write_text(index, page)
+    atomic_write_text(index, page)
     return index
