@@ -208,3 +208,56 @@ def test_fno_trains_after_running_under_inference_mode() -> None:
         model(x)
     model(x).sum().backward()
     assert model.spectral[0].weight.grad is not None
+
+
+FNO_OPTIONS = {"spectral_init": "glorot", "lifting_width": 24, "channel_mlp": 0.5, "gated_skip": True}
+
+
+def test_fno_options_keep_the_same_function_at_two_resolutions() -> None:
+    """Lifting MLP, channel MLP and gated skip are pointwise, so discretization invariance survives them."""
+    torch.manual_seed(0)
+    model = build_model("fno", in_channels=1, out_channels=1, grid=(64,), modes=8, width=16, **FNO_OPTIONS).double()
+    coeffs = {(1,): 1.0 + 0.0j, (3,): 0.5 - 0.2j, (5,): 0.3j}
+    y64 = model(_trig_field(coeffs, (64,))[None, None])
+    y128 = model(_trig_field(coeffs, (128,))[None, None])
+    assert y64.abs().max() > 1e-3
+    assert torch.allclose(y64, y128[..., ::2], rtol=0, atol=1e-12)
+
+
+def test_fno_options_do_not_change_the_default_models_seeded_weights() -> None:
+    """The optional parts are drawn after the paper's, so adding them leaves the shared weights as they were."""
+    def seeded(**opts):
+        torch.manual_seed(3)
+        return build_model("fno", in_channels=1, out_channels=1, grid=(32,), modes=6, width=8, **opts).state_dict()
+
+    default = seeded()
+    for opts in ({"channel_mlp": 0.5}, {"gated_skip": True}, {"lifting_width": 0}):
+        extended = seeded(**opts)
+        for key, value in default.items():
+            assert torch.equal(extended[key], value), (opts, key)
+    assert set(seeded(channel_mlp=0.5)) > set(default)
+
+
+def test_gated_skip_with_zero_gates_is_the_plain_fno() -> None:
+    torch.manual_seed(0)
+    plain = build_model("fno", in_channels=1, out_channels=1, grid=(32,), modes=6, width=8)
+    gated = build_model("fno", in_channels=1, out_channels=1, grid=(32,), modes=6, width=8, gated_skip=True)
+    gated.load_state_dict({**plain.state_dict(), "gates": torch.zeros(4, 8)})
+    x = torch.randn(3, 1, 32)
+    assert torch.allclose(gated(x), plain(x), atol=1e-6)
+    gated.load_state_dict({**plain.state_dict(), "gates": torch.ones(4, 8)})
+    assert not torch.allclose(gated(x), plain(x), atol=1e-3)
+
+
+def test_glorot_spectral_init_keeps_the_size_of_the_coefficients() -> None:
+    """The paper's 1/(in*out) init shrinks a layer's Fourier coefficients ~100x at width 64; glorot keeps them O(1)."""
+    x = torch.randn(8, 64, 256)
+    kept = lambda y: torch.fft.rfft(y, norm="forward")[..., :16].abs().pow(2).mean().sqrt()  # noqa: E731
+    gains = {}
+    for init in ("paper", "glorot"):
+        torch.manual_seed(0)
+        gains[init] = (kept(SpectralConv(64, 64, (16,), init=init)(x)) / kept(x)).item()
+    assert 0.5 < gains["glorot"] < 2.0, gains
+    assert gains["paper"] < 0.05, gains
+    with pytest.raises(ValueError, match="spectral init"):
+        SpectralConv(2, 2, (4,), init="xavier")

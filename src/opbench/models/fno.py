@@ -18,6 +18,7 @@ from torch import nn
 from opbench.models.grid_utils import GridModel, check_input, coordinate_channels
 
 _ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu, "tanh": torch.tanh}
+SPECTRAL_INITS = ("paper", "glorot")
 
 
 def _dft_matrices(
@@ -78,16 +79,27 @@ class SpectralConv(nn.Module):
     agree to rounding (tested).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, modes: tuple[int, ...], impl: str = "dft") -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, modes: tuple[int, ...], impl: str = "dft", init: str = "paper"
+    ) -> None:
         super().__init__()
         if impl not in ("dft", "fft"):
             raise ValueError(f"impl must be 'dft' or 'fft', got {impl!r}")
+        if init not in SPECTRAL_INITS:
+            raise ValueError(f"spectral init must be one of {SPECTRAL_INITS}, got {init!r}")
         self.impl = impl
         self.modes = tuple(int(m) for m in modes)
         self.in_channels, self.out_channels = in_channels, out_channels
         shape = (in_channels, out_channels, *(2 * m for m in self.modes[:-1]), self.modes[-1], 2)
-        # FNO-paper initialisation: uniform [0, 1) real and imaginary parts scaled by 1/(in*out).
-        self.weight = nn.Parameter(torch.rand(shape) / (in_channels * out_channels))
+        if init == "paper":
+            # FNO-paper initialisation: uniform [0, 1) real and imaginary parts scaled by 1/(in*out).
+            # The paper's code applied it to unnormalised FFT coefficients (n times larger than ours),
+            # so with norm="forward" this spectral path starts ~n times weaker than the paper's did.
+            self.weight = nn.Parameter(torch.rand(shape) / (in_channels * out_channels))
+        else:
+            # "glorot": zero-mean Gaussian real and imaginary parts of variance 1/(in+out) each (a
+            # complex variance of 2/(in+out)), so a layer roughly keeps the size of the coefficients.
+            self.weight = nn.Parameter(torch.randn(shape) / math.sqrt(in_channels + out_channels))
 
     def _effective_modes(self, grid: tuple[int, ...]) -> tuple[int, ...]:
         full = [min(m, n // 2) for m, n in zip(self.modes[:-1], grid[:-1], strict=True)]
@@ -139,6 +151,17 @@ class SpectralConv(nn.Module):
         return torch.fft.irfftn(out, s=grid, dim=dims, norm="forward")
 
 
+class PointwiseMLP(nn.Module):
+    """Two pointwise (kernel-size-1) linear maps with an activation between: width -> hidden -> width."""
+
+    def __init__(self, conv: type[nn.Module], width: int, hidden: int, act) -> None:
+        super().__init__()
+        self.fc1, self.fc2, self.act = conv(width, hidden, 1), conv(hidden, width, 1), act
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(x)))
+
+
 class FNO(GridModel):
     """Fourier Neural Operator for (batch, in_channels, *grid) -> (batch, out_channels, *grid).
 
@@ -147,6 +170,18 @@ class FNO(GridModel):
     It is a fraction rather than a point count so that the padded physical domain is (nearly) the
     same at every resolution. ``spectral_impl``: "dft" (default, matmul with the kept DFT rows) or
     "fft" (rfftn/irfftn); see ``SpectralConv``.
+
+    Options beyond the paper's layout (all off by default, so the default model and its seeded
+    weights are those of the paper's code; docs/REPRODUCTION.md has the ablation that motivates them):
+
+    - ``spectral_init="glorot"``: Gaussian spectral weights that keep the coefficients' size instead
+      of the paper's 1/(in*out) uniform ones (see ``SpectralConv``).
+    - ``lifting_width > 0``: the lifting is a two-layer pointwise MLP through that many channels
+      (0: one linear map, as in the paper).
+    - ``channel_mlp > 0``: after each Fourier layer, a two-layer pointwise MLP whose hidden width is
+      ``channel_mlp * width`` (a Transformer-style feed-forward block).
+    - ``gated_skip``: each layer adds its own input back, scaled per channel by a learned gain that
+      starts at 1 (a residual path through the whole stack).
     """
 
     def __init__(
@@ -163,6 +198,10 @@ class FNO(GridModel):
         activation: str = "gelu",
         projection_width: int = 128,
         spectral_impl: str = "dft",
+        spectral_init: str = "paper",
+        lifting_width: int = 0,
+        channel_mlp: float = 0.0,
+        gated_skip: bool = False,
     ) -> None:
         super().__init__(in_channels, out_channels, grid, periodic)
         modes_t = (int(modes),) * self.ndim if isinstance(modes, int) else tuple(int(m) for m in modes)
@@ -172,15 +211,25 @@ class FNO(GridModel):
             raise ValueError(f"unknown activation {activation!r}; choose from {sorted(_ACTIVATIONS)}")
         if padding < 0:
             raise ValueError(f"padding is a non-negative fraction of the grid, got {padding}")
+        if lifting_width < 0 or channel_mlp < 0:
+            raise ValueError(f"lifting_width and channel_mlp must be >= 0, got {lifting_width}, {channel_mlp}")
         self.padding = float(padding)
         self.act = _ACTIVATIONS[activation]
         n_coords = (2 if self.periodic else 1) * self.ndim
         conv = nn.Conv1d if self.ndim == 1 else nn.Conv2d
-        self.lift = conv(in_channels + n_coords, width, 1)
-        self.spectral = nn.ModuleList(SpectralConv(width, width, modes_t, spectral_impl) for _ in range(layers))
+        self.lift = conv(in_channels + n_coords, lifting_width or width, 1)
+        self.spectral = nn.ModuleList(
+            SpectralConv(width, width, modes_t, spectral_impl, spectral_init) for _ in range(layers)
+        )
         self.pointwise = nn.ModuleList(conv(width, width, 1) for _ in range(layers))
         self.project1 = conv(width, projection_width, 1)
         self.project2 = conv(projection_width, out_channels, 1)
+        # Optional parts are created after the paper's, so the default draws the same weights.
+        self.lift2 = conv(lifting_width, width, 1) if lifting_width else None
+        hidden = round(channel_mlp * width)
+        mlps = [PointwiseMLP(conv, width, hidden, self.act) for _ in range(layers)] if hidden else None
+        self.mlps = nn.ModuleList(mlps) if mlps else None
+        self.gates = nn.Parameter(torch.ones(layers, width)) if gated_skip else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, self.in_channels, self.ndim, "fno")
@@ -188,15 +237,21 @@ class FNO(GridModel):
         coords = coordinate_channels(grid, self.periodic, x.device, x.dtype)
         x = torch.cat([x, coords.expand(x.shape[0], *coords.shape)], dim=1)
         x = self.lift(x)
+        if self.lift2 is not None:
+            x = self.lift2(self.act(x))
         pads = [math.ceil(self.padding * n) for n in grid]
         if any(pads):
             # F.pad lists the last axis first.
             x = F.pad(x, [p for pad in reversed(pads) for p in (0, pad)])
         n_layers = len(self.spectral)
         for i, (k, w) in enumerate(zip(self.spectral, self.pointwise, strict=True)):
-            x = k(x) + w(x)
-            if i < n_layers - 1:
-                x = self.act(x)
+            last = i == n_layers - 1
+            y = k(x) + w(x)
+            if self.mlps is not None:
+                y = self.mlps[i](y if last else self.act(y))
+            if self.gates is not None:
+                y = y + self.gates[i].reshape(-1, *(1,) * self.ndim) * x
+            x = y if last else self.act(y)
         if any(pads):
             x = x[(..., *(slice(0, n) for n in grid))]
         return self.project2(self.act(self.project1(x)))
