@@ -23,6 +23,8 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/infer.smk"
 include: "workflow/rules/experiments.smk"
 include: "workflow/rules/physics.smk"
+include: "workflow/rules/reproduce_common.smk"
+include: "workflow/rules/reproduce.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -31,3 +33,4 @@ rule all:
     input:
         all_targets(),
         physics_targets(),
+        repro_targets(),

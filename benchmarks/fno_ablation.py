@@ -16,6 +16,8 @@ skipped with one line when it is not installed. Example (the table of docs/REPRO
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import time
 import warnings
 
@@ -23,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+import opbench.models.fno as fno_module
 from opbench.models import build_model
 from opbench.seeding import sample_streams
 from opbench.solvers import get_pde
@@ -45,6 +48,9 @@ OURS = {
     "+ MLP + gated skip": {"channel_mlp": 0.5, "gated_skip": True},
     "+ glorot + MLP + gated skip": {"spectral_init": "glorot", "channel_mlp": 0.5, "gated_skip": True},
     "+ all four": {"spectral_init": "glorot", "channel_mlp": 0.5, "gated_skip": True, "lifting_width": 128},
+    # Not options of the model (they would break discretization invariance on the torus): patched here.
+    "+ raw x coordinate": {"raw_coordinates": True},
+    "+ glorot + raw x coordinate": {"spectral_init": "glorot", "raw_coordinates": True},
 }
 
 
@@ -67,12 +73,57 @@ def reference_models() -> dict[str, nn.Module]:
     n_modes = (2 * (PAPER["modes"] - 1),)
     common = dict(n_modes=n_modes, in_channels=1, out_channels=1, hidden_channels=PAPER["width"],
                   n_layers=PAPER["layers"])
+    paper = dict(common, lifting_channel_ratio=0, projection_channel_ratio=128 / PAPER["width"], use_channel_mlp=False)
+
+    def paper_init() -> nn.Module:
+        model = RefFNO(**paper)
+        with torch.no_grad():
+            for conv in model.fno_blocks.convs:  # the FNO paper's uniform [0, 1) / (in * out), real and imaginary
+                w = conv.weight.tensor if hasattr(conv.weight, "tensor") else conv.weight
+                scale = 1.0 / (w.shape[0] * w.shape[1])
+                w.copy_(torch.complex(torch.rand(w.shape), torch.rand(w.shape)) * scale)
+        return model
+
     return {
         "neuraloperator default": lambda: RefFNO(**common),
-        "neuraloperator paper layout": lambda: RefFNO(
-            **common, lifting_channel_ratio=0, projection_channel_ratio=128 / PAPER["width"], use_channel_mlp=False
+        "neuraloperator paper layout": lambda: RefFNO(**paper),
+        "neuraloperator paper layout, paper init": paper_init,
+        "neuraloperator paper layout, cos/sin coords": lambda: CosSin(
+            RefFNO(**dict(paper, in_channels=3, positional_embedding=None))
         ),
     }
+
+
+class CosSin(nn.Module):
+    """Feeds (a, cos 2 pi x, sin 2 pi x) to a model built without its own coordinate channel."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
+        x = torch.arange(a.shape[-1], dtype=a.dtype) / a.shape[-1]
+        c = torch.stack([torch.cos(2 * math.pi * x), torch.sin(2 * math.pi * x)]).expand(a.shape[0], 2, -1)
+        return self.net(torch.cat([a, c], dim=1))
+
+
+def raw_coordinates(grid, periodic, device, dtype):
+    """The coordinate x itself (in [0, 1), a sawtooth on the torus) instead of (cos, sin), padded to two
+    channels with zeros so that our FNO's lifting keeps its shape."""
+    (n,) = grid
+    x = torch.arange(n, device=device, dtype=dtype) / n
+    return torch.stack([x, torch.zeros_like(x)])
+
+
+@contextlib.contextmanager
+def patched_coordinates(raw: bool):
+    original = fno_module.coordinate_channels
+    if raw:
+        fno_module.coordinate_channels = raw_coordinates
+    try:
+        yield
+    finally:
+        fno_module.coordinate_channels = original
 
 
 def fit(make, data, args) -> dict[str, float]:
@@ -125,7 +176,8 @@ def main() -> None:
     print(f"data: {args.n_train} train + {args.n_test} test on {args.fine} points in {time.perf_counter() - t0:.0f} s")
     grid = (args.res,)
     makers = {
-        name: (lambda o=opts: build_model("fno", in_channels=1, out_channels=1, grid=grid, **PAPER, **o))
+        name: (lambda o=opts: build_model("fno", in_channels=1, out_channels=1, grid=grid, **PAPER,
+                                          **{k: v for k, v in o.items() if k != "raw_coordinates"}))
         for name, opts in OURS.items()
     }
     try:
@@ -139,7 +191,8 @@ def main() -> None:
     for name, make in makers.items():
         if args.only and name not in args.only:
             continue
-        r = fit(make, data, args)
+        with patched_coordinates(OURS.get(name, {}).get("raw_coordinates", False)):
+            r = fit(make, data, args)
         print(f"| {name} | {r['params']:,} | {r[f'test s={args.res}']:.4f} | {r[f'test s={args.fine}']:.4f} | "
               f"{r['train loss']:.4f} | {r['s/epoch']:.2f} |", flush=True)
 

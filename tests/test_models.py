@@ -17,6 +17,7 @@ SMALL_HYPER = {
     "transformer": {"d_model": 32, "heads": 2, "layers": 2, "patch": 2},
     "mlp": {"hidden": 64, "layers": 2},
     "unet": {"width": 8, "depth": 2},
+    "fcn": {"width": 8, "depth": 2},
 }
 # Smaller still for the fitting test (learning rate, hyperparameters), tuned to need ~1 s each.
 FIT = {
@@ -24,6 +25,7 @@ FIT = {
     "transformer": (3e-3, {"d_model": 32, "heads": 2, "layers": 1, "patch": 4, "mlp_ratio": 2}),
     "mlp": (3e-3, {"hidden": 32, "layers": 1}),
     "unet": (1e-2, {"width": 4, "depth": 1}),
+    "fcn": (1e-2, {"width": 8, "depth": 1}),
 }
 
 
@@ -38,12 +40,14 @@ def _trig_field(coeffs: dict[tuple[int, ...], complex], grid: tuple[int, ...]) -
 
 
 def test_registry_lists_and_builds_every_model() -> None:
-    assert model_names() == sorted(MODELS) == ["deeponet", "fno", "galerkin_transformer", "mlp", "transformer", "unet"]
+    assert model_names() == sorted(MODELS) == [
+        "deeponet", "fcn", "fno", "galerkin_transformer", "mlp", "neuralop_fno", "transformer", "unet"
+    ]
     with pytest.raises(ValueError, match="unknown model 'gpt'.*fno"):
         build_model("gpt", in_channels=1, out_channels=1, grid=(8,))
 
 
-@pytest.mark.parametrize("name", ["fno", "transformer", "mlp", "unet"])
+@pytest.mark.parametrize("name", ["fno", "transformer", "mlp", "unet", "fcn"])
 @pytest.mark.parametrize("periodic", [True, False])
 def test_1d_output_follows_input_grid(name: str, periodic: bool) -> None:
     torch.manual_seed(0)
@@ -177,7 +181,7 @@ def _smoothing_shift_problem(n: int, samples: int) -> tuple[torch.Tensor, torch.
     return torch.tensor(a[:, None], dtype=torch.float32), torch.tensor(u[:, None], dtype=torch.float32)
 
 
-@pytest.mark.parametrize("name", ["fno", "transformer", "mlp", "unet"])
+@pytest.mark.parametrize("name", ["fno", "transformer", "mlp", "unet", "fcn"])
 def test_every_model_fits_a_linear_operator(name: str) -> None:
     """Relative L2 falls at least 10x within 200 full-batch Adam steps on a small smoothing+shift task."""
     a, u = _smoothing_shift_problem(16, 32)
@@ -261,3 +265,17 @@ def test_glorot_spectral_init_keeps_the_size_of_the_coefficients() -> None:
     assert gains["paper"] < 0.05, gains
     with pytest.raises(ValueError, match="spectral init"):
         SpectralConv(2, 2, (4,), init="xavier")
+
+
+def test_fcn_receptive_field_is_fixed_in_grid_points_not_in_space() -> None:
+    """Why the paper's FCN degrades with s: an impulse reaches the same number of points at every
+    resolution, so a finer grid sees a physically smaller neighbourhood (the FNO's kernel is global)."""
+    torch.manual_seed(0)
+    model = build_model("fcn", in_channels=1, out_channels=1, grid=(64,), width=4, depth=2).double()
+    reach = {}
+    for n in (128, 256):
+        base = model(torch.zeros(1, 1, n, dtype=torch.float64))
+        x = torch.zeros(1, 1, n, dtype=torch.float64)
+        x[..., n // 2] = 1.0
+        reach[n] = int(((model(x) - base).abs() > 1e-12).sum())
+    assert 0 < reach[128] == reach[256] < 128

@@ -111,6 +111,7 @@ def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any] | None 
     _DefaultingValidator(schema).validate(cfg)
     _check_semantics(cfg)
     _check_experiments(cfg)
+    _check_reproduction(cfg)
     return cfg
 
 
@@ -292,6 +293,29 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
         if any(n > spec["samples"]["train"] for n in claim.get("n_train", [])):
             raise ConfigError(f"experiments.claims.{name}.n_train: sizes must be <= pdes.{pde}.samples.train "
                               f"({spec['samples']['train']})")
+
+
+def _check_reproduction(cfg: dict[str, Any]) -> None:
+    """The optional `reproduction` section names a PDE, rungs of its ladder and defined models."""
+    rep = cfg.get("reproduction")
+    if not rep:
+        return
+    if rep["pde"] not in cfg["pdes"]:
+        raise ConfigError(f"reproduction.pde: {rep['pde']!r} is not defined "
+                          f"(allowed: {', '.join(sorted(cfg['pdes']))})")
+    ladder = sorted(cfg["pdes"][rep["pde"]]["ladder"])
+    for res in rep["train_res"]:
+        if res not in ladder:
+            raise ConfigError(f"reproduction.train_res: {res} is not on pdes.{rep['pde']}.ladder "
+                              f"(allowed: {', '.join(map(str, ladder))})")
+    for key in ("models", "reference"):
+        for name in rep.get(key, []):
+            if name not in cfg["models"]:
+                raise ConfigError(f"reproduction.{key}: {name!r} is not defined "
+                                  f"(allowed: {', '.join(sorted(cfg['models']))})")
+            if (cfg["models"][name]["type"] == "neuralop_fno") != (key == "reference"):
+                raise ConfigError(f"reproduction.{key}: {name!r} has type {cfg['models'][name]['type']!r} "
+                                  f"(allowed: type neuralop_fno in reproduction.reference only)")
 
 
 def run_pdes(cfg: Mapping[str, Any]) -> list[str]:

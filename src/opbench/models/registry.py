@@ -5,9 +5,11 @@ from __future__ import annotations
 from torch import nn
 
 from opbench.models.deeponet import DeepONet
+from opbench.models.fcn import FCN
 from opbench.models.fno import FNO
 from opbench.models.galerkin import GalerkinTransformer
 from opbench.models.mlp import MLP
+from opbench.models.neuralop_fno import NeuralopFNO
 from opbench.models.transformer import Transformer
 from opbench.models.unet import UNet
 
@@ -18,6 +20,8 @@ MODELS: dict[str, type[nn.Module]] = {
     "unet": UNet,
     "galerkin_transformer": GalerkinTransformer,
     "deeponet": DeepONet,
+    "fcn": FCN,
+    "neuralop_fno": NeuralopFNO,  # the optional reference (the `bench` extra); imported only when built
 }
 
 

@@ -1,0 +1,22 @@
+"""Snakemake adapter: the reproduction table (CSV + markdown) from the runs' metrics."""
+
+import sys
+
+import pandas as pd
+
+from opbench.atomic import atomic_write_text
+from opbench.errors import one_line_errors
+from opbench.report.reproduction import budget_line, markdown, reproduction_table, transfer_table
+
+one_line_errors()
+sm = snakemake  # noqa: F821 - injected by Snakemake
+sys.stderr = open(sm.log[0], "w", buffering=1)
+p = sm.params
+metrics = pd.concat([pd.read_csv(path) for path in sm.input], ignore_index=True)
+metrics = metrics[metrics["model"].isin(list(p.kinds))]
+table = reproduction_table(metrics, p.kinds, p.pde_type, p.physics, p.ladder)
+atomic_write_text(sm.output.csv, table.to_csv(index=False, float_format="%.6g"))
+# The smallest budget of any model decides whether the table may be called a reproduction.
+budget = budget_line(min(p.epochs.values()), int(p.n_train))
+atomic_write_text(sm.output.md, markdown(table, transfer_table(metrics), budget, p.notes))
+print(table.to_string(), file=sys.stderr)
