@@ -16,7 +16,6 @@ skipped with one line when it is not installed. Example (the table of docs/REPRO
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import time
 import warnings
@@ -25,7 +24,6 @@ import numpy as np
 import torch
 from torch import nn
 
-import opbench.models.fno as fno_module
 from opbench.models import build_model
 from opbench.seeding import sample_streams
 from opbench.solvers import get_pde
@@ -48,9 +46,10 @@ OURS = {
     "+ MLP + gated skip": {"channel_mlp": 0.5, "gated_skip": True},
     "+ glorot + MLP + gated skip": {"spectral_init": "glorot", "channel_mlp": 0.5, "gated_skip": True},
     "+ all four": {"spectral_init": "glorot", "channel_mlp": 0.5, "gated_skip": True, "lifting_width": 128},
-    # Not options of the model (they would break discretization invariance on the torus): patched here.
-    "+ raw x coordinate": {"raw_coordinates": True},
-    "+ glorot + raw x coordinate": {"spectral_init": "glorot", "raw_coordinates": True},
+    "+ raw x coordinate": {"coordinates": "x"},
+    "+ glorot + raw x coordinate": {"spectral_init": "glorot", "coordinates": "x"},
+    "+ no coordinates": {"coordinates": "none"},
+    "+ glorot + no coordinates": {"spectral_init": "glorot", "coordinates": "none"},
 }
 
 
@@ -107,25 +106,6 @@ class CosSin(nn.Module):
         return self.net(torch.cat([a, c], dim=1))
 
 
-def raw_coordinates(grid, periodic, device, dtype):
-    """The coordinate x itself (in [0, 1), a sawtooth on the torus) instead of (cos, sin), padded to two
-    channels with zeros so that our FNO's lifting keeps its shape."""
-    (n,) = grid
-    x = torch.arange(n, device=device, dtype=dtype) / n
-    return torch.stack([x, torch.zeros_like(x)])
-
-
-@contextlib.contextmanager
-def patched_coordinates(raw: bool):
-    original = fno_module.coordinate_channels
-    if raw:
-        fno_module.coordinate_channels = raw_coordinates
-    try:
-        yield
-    finally:
-        fno_module.coordinate_channels = original
-
-
 def fit(make, data, args) -> dict[str, float]:
     a_tr, u_tr, a_te, u_te = data
     torch.manual_seed(args.seed)
@@ -176,8 +156,7 @@ def main() -> None:
     print(f"data: {args.n_train} train + {args.n_test} test on {args.fine} points in {time.perf_counter() - t0:.0f} s")
     grid = (args.res,)
     makers = {
-        name: (lambda o=opts: build_model("fno", in_channels=1, out_channels=1, grid=grid, **PAPER,
-                                          **{k: v for k, v in o.items() if k != "raw_coordinates"}))
+        name: (lambda o=opts: build_model("fno", in_channels=1, out_channels=1, grid=grid, **PAPER, **o))
         for name, opts in OURS.items()
     }
     try:
@@ -191,8 +170,7 @@ def main() -> None:
     for name, make in makers.items():
         if args.only and name not in args.only:
             continue
-        with patched_coordinates(OURS.get(name, {}).get("raw_coordinates", False)):
-            r = fit(make, data, args)
+        r = fit(make, data, args)
         print(f"| {name} | {r['params']:,} | {r[f'test s={args.res}']:.4f} | {r[f'test s={args.fine}']:.4f} | "
               f"{r['train loss']:.4f} | {r['s/epoch']:.2f} |", flush=True)
 

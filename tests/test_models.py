@@ -279,3 +279,18 @@ def test_fcn_receptive_field_is_fixed_in_grid_points_not_in_space() -> None:
         x[..., n // 2] = 1.0
         reach[n] = int(((model(x) - base).abs() > 1e-12).sum())
     assert 0 < reach[128] == reach[256] < 128
+
+
+def test_fno_without_coordinates_is_equivariant_to_grid_shifts() -> None:
+    """coordinates="none": shifting the input by k points shifts the output by k points; the default
+    (cos/sin position features) and "x" are not shift-equivariant."""
+    x = torch.randn(2, 1, 48, dtype=torch.float64)
+    shifted = {}
+    for coords in ("none", "periodic", "x"):
+        torch.manual_seed(0)
+        model = build_model("fno", in_channels=1, out_channels=1, grid=(48,), modes=6, width=8,
+                            coordinates=coords).double()
+        shifted[coords] = (model(torch.roll(x, 5, dims=-1)) - torch.roll(model(x), 5, dims=-1)).abs().max().item()
+    assert shifted["none"] < 1e-12 and shifted["periodic"] > 1e-4 and shifted["x"] > 1e-4, shifted
+    with pytest.raises(ValueError, match="coordinates must be one of"):
+        build_model("fno", in_channels=1, out_channels=1, grid=(8,), coordinates="polar")

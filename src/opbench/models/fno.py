@@ -19,6 +19,7 @@ from opbench.models.grid_utils import GridModel, check_input, coordinate_channel
 
 _ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu, "tanh": torch.tanh}
 SPECTRAL_INITS = ("paper", "glorot")
+COORDINATES = ("periodic", "x", "none")
 
 
 def _dft_matrices(
@@ -151,6 +152,12 @@ class SpectralConv(nn.Module):
         return torch.fft.irfftn(out, s=grid, dim=dims, norm="forward")
 
 
+def _periodic_x(grid: tuple[int, ...], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """The raw coordinates x_i = i / n of a periodic grid, one channel per axis: (ndim, *grid)."""
+    axes = torch.meshgrid(*(torch.arange(n, device=device, dtype=torch.float64) / n for n in grid), indexing="ij")
+    return torch.stack(axes).to(dtype)
+
+
 class PointwiseMLP(nn.Module):
     """Two pointwise (kernel-size-1) linear maps with an activation between: width -> hidden -> width."""
 
@@ -182,6 +189,11 @@ class FNO(GridModel):
       ``channel_mlp * width`` (a Transformer-style feed-forward block).
     - ``gated_skip``: each layer adds its own input back, scaled per channel by a learned gain that
       starts at 1 (a residual path through the whole stack).
+    - ``coordinates``: the position features appended to the input. "periodic" (default): cos/sin
+      2 pi x on periodic grids, x on vertex grids (``grid_utils.coordinate_channels``). "x": the
+      coordinate x in [0, 1) itself on every grid, as the paper's code and neuraloperator do (on the
+      torus a sawtooth, whose jump aliases, so outputs change slightly with the resolution). "none":
+      no position features, so the model is exactly equivariant to grid shifts.
     """
 
     def __init__(
@@ -202,6 +214,7 @@ class FNO(GridModel):
         lifting_width: int = 0,
         channel_mlp: float = 0.0,
         gated_skip: bool = False,
+        coordinates: str = "periodic",
     ) -> None:
         super().__init__(in_channels, out_channels, grid, periodic)
         modes_t = (int(modes),) * self.ndim if isinstance(modes, int) else tuple(int(m) for m in modes)
@@ -211,11 +224,14 @@ class FNO(GridModel):
             raise ValueError(f"unknown activation {activation!r}; choose from {sorted(_ACTIVATIONS)}")
         if padding < 0:
             raise ValueError(f"padding is a non-negative fraction of the grid, got {padding}")
+        if coordinates not in COORDINATES:
+            raise ValueError(f"coordinates must be one of {COORDINATES}, got {coordinates!r}")
         if lifting_width < 0 or channel_mlp < 0:
             raise ValueError(f"lifting_width and channel_mlp must be >= 0, got {lifting_width}, {channel_mlp}")
         self.padding = float(padding)
         self.act = _ACTIVATIONS[activation]
-        n_coords = (2 if self.periodic else 1) * self.ndim
+        self.coordinates = coordinates
+        n_coords = {"periodic": 2 if self.periodic else 1, "x": 1, "none": 0}[coordinates] * self.ndim
         conv = nn.Conv1d if self.ndim == 1 else nn.Conv2d
         self.lift = conv(in_channels + n_coords, lifting_width or width, 1)
         self.spectral = nn.ModuleList(
@@ -234,8 +250,12 @@ class FNO(GridModel):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, self.in_channels, self.ndim, "fno")
         grid = tuple(x.shape[2:])
-        coords = coordinate_channels(grid, self.periodic, x.device, x.dtype)
-        x = torch.cat([x, coords.expand(x.shape[0], *coords.shape)], dim=1)
+        if self.coordinates != "none":
+            if self.coordinates == "x" and self.periodic:
+                coords = _periodic_x(grid, x.device, x.dtype)
+            else:
+                coords = coordinate_channels(grid, self.periodic, x.device, x.dtype)
+            x = torch.cat([x, coords.expand(x.shape[0], *coords.shape)], dim=1)
         x = self.lift(x)
         if self.lift2 is not None:
             x = self.lift2(self.act(x))
