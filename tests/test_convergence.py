@@ -12,6 +12,7 @@ from opbench.evaluation.convergence import (
     convergence_table,
     expected_rate,
     fit_rate,
+    kept_mode_rate,
     outputs_on_grids,
     sample_on_grid,
 )
@@ -31,6 +32,9 @@ def test_rate_fit_recovers_a_known_rate_on_a_synthetic_sequence() -> None:
     # Converged-to-zero entries are left out rather than breaking the log.
     assert fit_rate([8, 16, 32], [1e-2, 2.5e-3, 0.0])["rate"] == pytest.approx(2.0)
     assert np.isnan(fit_rate([8], [1e-2])["rate"])
+    # Points at the rounding floor are not part of the rate.
+    floored = fit_rate(ns, np.maximum(3.0 * ns**-2.0, 1e-6), floor=2e-6)
+    assert floored["rate"] == pytest.approx(2.0, abs=1e-9) and floored["points"] == 6
 
 
 def _power_law_coeffs(beta: float, band: int, samples: int = 4) -> np.ndarray:
@@ -93,5 +97,6 @@ def test_fno_aliasing_comes_from_its_activation() -> None:
     assert linear["aliasing"].max() < 1e-10
 
 
-def test_expected_rate_is_the_grf_regularity() -> None:
+def test_expected_rates_of_grf_inputs() -> None:
     assert expected_rate(2.0) == 1.5 and expected_rate(2.5, ndim=2) == 1.5
+    assert kept_mode_rate(2.0) == 2.0
