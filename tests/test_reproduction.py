@@ -81,3 +81,21 @@ def test_reproduction_config_errors_name_the_field() -> None:
     bad = {**cfg, "reproduction": {**cfg["reproduction"], "pde": "heat"}}
     with pytest.raises(ConfigError, match=r"reproduction.pde: 'heat' is not defined"):
         validate_config(bad)
+
+
+def test_burgers_preset_is_the_papers_setup() -> None:
+    """configs/fno_burgers.yaml validates and holds the FNO paper's data, model and recipe."""
+    import yaml
+
+    cfg = validate_config(yaml.safe_load((ROOT / "configs" / "fno_burgers.yaml").read_text()))
+    pde = cfg["pdes"]["burgers"]
+    assert pde["params"] == {"nu": 0.1, "T": 1.0} and pde["grf"] == {"alpha": 2.0, "tau": 5.0, "sigma": 25.0}
+    assert pde["fine_res"] == 8192 and sorted(pde["ladder"]) == [256, 512, 1024, 2048, 4096, 8192]
+    assert (pde["samples"]["train"], pde["samples"]["test"]) == (1000, 200)
+    fno = cfg["models"][cfg["reproduction"]["models"][0]]
+    assert (fno["type"], fno["modes"], fno["width"], fno["layers"]) == ("fno", 16, 64, 4)
+    t = cfg["training"]
+    assert (t["epochs"], t["batch_size"], t["lr"], t["weight_decay"], t["step_size"], t["gamma"]) == (
+        500, 20, 1e-3, 1e-4, 100, 0.5)
+    assert cfg["reproduction"]["train_res"] == [256, 1024] and "fcn" in cfg["reproduction"]["models"]
+    assert [cfg["models"][m]["type"] for m in cfg["reproduction"]["reference"]] == ["neuralop_fno"]
