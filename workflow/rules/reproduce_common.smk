@@ -70,4 +70,7 @@ def repro_res(wildcards):
 
 
 def repro_notes():
-    return [f"neuraloperator column not run: {REPRO_SKIPPED}"] if REPRO_SKIPPED else []
+    """Which config entry each measured column shows, and why a column is empty."""
+    names = {"fno": "opbench FNO", "fcn": "opbench FCN", "reference": "neuraloperator here"}
+    notes = [f"{names[k]}: model {m} {config['models'][m]}" for m, k in repro_kinds().items() if k in names]
+    return notes + ([f"neuraloperator column not run: {REPRO_SKIPPED}"] if REPRO_SKIPPED else [])
