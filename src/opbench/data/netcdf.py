@@ -8,7 +8,7 @@ that the same config produces the same bytes.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,120 @@ def write_netcdf(ds: xr.Dataset, path: str | Path, *, compression_level: int = 4
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+# Target size of one HDF5 chunk. Chunks span whole samples and their shape depends only on the
+# grid and the number of samples, never on how many samples a dask task solves, so the file's
+# bytes do not depend on the compute chunking.
+DISK_CHUNK_BYTES = 1 << 20
+
+
+def disk_chunk_samples(sample_shape: Sequence[int], itemsize: int, n_samples: int) -> int:
+    """Samples per HDF5 chunk of a variable whose samples have ``sample_shape``."""
+    per_sample = max(1, int(np.prod(sample_shape, dtype=np.int64)) * itemsize)
+    return int(min(max(1, n_samples), max(1, DISK_CHUNK_BYTES // per_sample)))
+
+
+class StreamWriter:
+    """One opbench NetCDF file written in sample order, a few samples at a time, then moved into place.
+
+    The file is created at a temporary sibling with its final sample count, coordinates and
+    attributes; ``append`` writes the next samples of every data variable (``sample`` first), in
+    whole HDF5 chunks (a partial chunk waits for the next call), so that the bytes do not depend
+    on how the samples arrive. ``commit`` closes the file and moves it to its final name; leaving
+    the context without ``commit`` (an error) removes the temporary.
+    """
+
+    def __init__(self, path: str | Path, *, n_samples: int, coords: Mapping[str, tuple[np.ndarray, Mapping]],
+                 variables: Mapping[str, tuple[Sequence[str], str, Mapping[str, Any]]],
+                 attrs: Mapping[str, Any], compression_level: int = 4) -> None:
+        import netCDF4
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = temporary_path(self.path)
+        self.n_samples, self.written = int(n_samples), 0
+        self._pending: dict[str, list[np.ndarray]] = {name: [] for name in variables}
+        self._held = 0
+        self._nc = netCDF4.Dataset(self.tmp, "w", format="NETCDF4")
+        try:
+            self._nc.setncatts(dict(attrs))
+            sizes = {"sample": self.n_samples, **{k: len(v) for k, (v, _) in coords.items() if k != "sample"}}
+            for dim, size in sizes.items():
+                self._nc.createDimension(dim, size)
+            all_coords = {"sample": (np.arange(self.n_samples), {"long_name": "sample index within the split"}),
+                          **coords}
+            for name, (values, var_attrs) in all_coords.items():
+                values = np.asarray(values)
+                var = self._nc.createVariable(name, values.dtype, (name,), fill_value=False)
+                var.setncatts(dict(var_attrs))
+                var[:] = values
+            # One chunk length for every variable of the file (set by its largest sample), so that
+            # each flush writes whole chunks of all of them.
+            self._step = min(disk_chunk_samples([sizes[d] for d in dims[1:]], np.dtype(dtype).itemsize,
+                                                self.n_samples) for dims, dtype, _ in variables.values())
+            for name, (dims, dtype, var_attrs) in variables.items():
+                if dims[0] != "sample":
+                    raise ValueError(f"{name}: the first dimension must be 'sample', got {dims}")
+                compress = {"zlib": True, "complevel": compression_level, "shuffle": True} \
+                    if compression_level > 0 else {}
+                var = self._nc.createVariable(name, dtype, tuple(dims), fill_value=False,
+                                              chunksizes=(self._step, *[sizes[d] for d in dims[1:]]), **compress)
+                var.setncatts(dict(var_attrs))
+        except BaseException:
+            self._abort()
+            raise
+
+    def append(self, **arrays: np.ndarray) -> None:
+        """Add the next samples of every data variable (arrays of equal length along ``sample``)."""
+        counts = {name: arr.shape[0] for name, arr in arrays.items()}
+        if set(counts) != set(self._pending) or len(set(counts.values())) != 1:
+            raise ValueError(f"append needs every variable {sorted(self._pending)} with the same sample count")
+        n = next(iter(counts.values()))
+        if self.written + self._held + n > self.n_samples:
+            raise ValueError(f"{self.path}: more than {self.n_samples} samples appended")
+        for name, arr in arrays.items():
+            self._pending[name].append(np.asarray(arr))
+        self._held += n
+        self._flush(final=self.written + self._held == self.n_samples)
+
+    def _flush(self, final: bool) -> None:
+        take = self._held if final else (self._held // self._step) * self._step
+        if take == 0:
+            return
+        blocks = {name: np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
+                  for name, parts in self._pending.items()}
+        # One HDF5 chunk of each variable per write, chunk by chunk: the same write history (and so
+        # the same file layout) however the samples arrived.
+        for i in range(0, take, self._step):
+            j = min(i + self._step, take)
+            for name, block in blocks.items():
+                var = self._nc[name]
+                var[self.written + i : self.written + j] = block[i:j].astype(var.dtype, copy=False)
+        self._pending = {name: [block[take:].copy()] if take < block.shape[0] else []
+                         for name, block in blocks.items()}
+        self.written += take
+        self._held -= take
+
+    def commit(self) -> Path:
+        """Close the complete file and move it to its final name."""
+        if self.written != self.n_samples:
+            raise ValueError(f"{self.path}: {self.written} of {self.n_samples} samples written")
+        self._nc.close()
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def _abort(self) -> None:
+        if self._nc.isopen():
+            self._nc.close()
+        self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> StreamWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tmp.exists():
+            self._abort()
 
 
 def coordinate(name: str, values: np.ndarray, long_name: str, units: str = "1") -> xr.DataArray:
