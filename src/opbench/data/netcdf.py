@@ -8,7 +8,7 @@ that the same config produces the same bytes.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,8 @@ def write_netcdf(ds: xr.Dataset, path: str | Path, *, compression_level: int = 4
 # Target size of one HDF5 chunk. Chunks span whole samples and their shape depends only on the
 # grid and the number of samples, never on how many samples a dask task solves, so the file's
 # bytes do not depend on the compute chunking.
-DISK_CHUNK_BYTES = 1 << 20
+# 64 KiB keeps a random read of one sample (lazy training) cheap: it decompresses one chunk.
+DISK_CHUNK_BYTES = 1 << 16
 
 
 def disk_chunk_samples(sample_shape: Sequence[int], itemsize: int, n_samples: int) -> int:
@@ -170,40 +171,82 @@ def coordinate(name: str, values: np.ndarray, long_name: str, units: str = "1") 
     return xr.DataArray(values, dims=(name,), attrs=attrs)
 
 
+def open_checked(path: str | Path, *, expect_res: int | None = None) -> xr.Dataset:
+    """Open an opbench file lazily (nothing loaded) after checking its layout.
+
+    Raises ``DataFileError`` (one line naming the file and the fault) for unreadable or truncated
+    files, missing ``a``/``u``, or grids that do not match ``expect_res``. Values are checked by
+    whoever reads them (``read_pair``, ``iter_chunks``).
+    """
+    path = Path(path)
+    try:
+        ds = xr.open_dataset(path, engine="netcdf4")
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: file does not exist") from None
+    except Exception as exc:  # netCDF4/HDF5 raise OSError, RuntimeError, ValueError, ...
+        raise DataFileError(f"{path}: not a readable NetCDF file ({type(exc).__name__}: {exc})") from None
+    try:
+        for name in ("a", "u"):
+            if name not in ds:
+                raise DataFileError(
+                    f"{path}: variable {name!r} missing (found: {', '.join(map(str, ds.data_vars)) or 'none'})"
+                )
+        a, u = ds["a"], ds["u"]
+        if "sample" not in a.dims or "sample" not in u.dims or a.sizes["sample"] != u.sizes["sample"]:
+            raise DataFileError(f"{path}: 'a' and 'u' must share the dimension 'sample'")
+        a_grid = [a.sizes[d] for d in SPATIAL_DIMS if d in a.dims]
+        u_grid = [u.sizes[d] for d in SPATIAL_DIMS if d in u.dims]
+        if not a_grid or a_grid != u_grid:
+            raise DataFileError(f"{path}: grids of 'a' {a_grid} and 'u' {u_grid} do not match")
+        if expect_res is not None and any(n != expect_res for n in a_grid):
+            raise DataFileError(f"{path}: grid {a_grid} does not match the expected resolution {expect_res}")
+    except BaseException:
+        ds.close()
+        raise
+    return ds
+
+
+def check_finite(path: str | Path, name: str, arr: np.ndarray, first_sample: int = 0) -> None:
+    """Raise ``DataFileError`` naming the first sample of ``arr`` holding NaN/inf."""
+    if not np.isfinite(arr).all():
+        bad = int(np.argmax(~np.isfinite(arr.reshape(arr.shape[0], -1)).all(axis=1)))
+        raise DataFileError(f"{path}: variable {name!r} has NaN/inf values (first in sample {first_sample + bad})")
+
+
 def read_pair(path: str | Path, *, expect_res: int | None = None) -> tuple[np.ndarray, np.ndarray, xr.Dataset]:
     """Load ``(a, u, dataset)`` from an opbench file, refusing files that cannot be trusted.
 
     Raises ``DataFileError`` (one line naming the file and the fault) for unreadable or truncated
     files, missing ``a``/``u``, NaN/inf values, or grids that do not match ``expect_res``.
     """
-    path = Path(path)
-    try:
-        with xr.open_dataset(path, engine="netcdf4") as handle:
+    with open_checked(path, expect_res=expect_res) as handle:
+        try:
             ds = handle.load()
-    except FileNotFoundError:
-        raise DataFileError(f"{path}: file does not exist") from None
-    except Exception as exc:  # netCDF4/HDF5 raise OSError, RuntimeError, ValueError, ...
-        raise DataFileError(f"{path}: not a readable NetCDF file ({type(exc).__name__}: {exc})") from None
-    for name in ("a", "u"):
-        if name not in ds:
-            raise DataFileError(
-                f"{path}: variable {name!r} missing (found: {', '.join(map(str, ds.data_vars)) or 'none'})"
-            )
-    a, u = ds["a"], ds["u"]
-    if "sample" not in a.dims or "sample" not in u.dims or a.sizes["sample"] != u.sizes["sample"]:
-        raise DataFileError(f"{path}: 'a' and 'u' must share the dimension 'sample'")
-    a_grid = [a.sizes[d] for d in SPATIAL_DIMS if d in a.dims]
-    u_grid = [u.sizes[d] for d in SPATIAL_DIMS if d in u.dims]
-    if not a_grid or a_grid != u_grid:
-        raise DataFileError(f"{path}: grids of 'a' {a_grid} and 'u' {u_grid} do not match")
-    if expect_res is not None and any(n != expect_res for n in a_grid):
-        raise DataFileError(f"{path}: grid {a_grid} does not match the expected resolution {expect_res}")
-    a_np, u_np = a.values, u.values
+        except Exception as exc:  # a file whose header reads but whose data does not
+            raise DataFileError(f"{path}: not a readable NetCDF file ({type(exc).__name__}: {exc})") from None
+    a_np, u_np = ds["a"].values, ds["u"].values
     for name, arr in (("a", a_np), ("u", u_np)):
-        if not np.isfinite(arr).all():
-            bad = int(np.argmax(~np.isfinite(arr.reshape(arr.shape[0], -1)).all(axis=1)))
-            raise DataFileError(f"{path}: variable {name!r} has NaN/inf values (first in sample {bad})")
+        check_finite(path, name, arr)
     return a_np, u_np, ds
+
+
+def sample_nbytes(ds: xr.Dataset, dtype: str = "float32") -> int:
+    """Bytes one sample of ``a`` and ``u`` takes in memory as ``dtype``."""
+    per = sum(int(np.prod([n for d, n in ds[v].sizes.items() if d != "sample"], dtype=np.int64)) for v in ("a", "u"))
+    return per * np.dtype(dtype).itemsize
+
+
+def iter_chunks(path: str | Path, *, expect_res: int | None = None,
+                chunk_samples: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """``(start, a, u)`` for consecutive chunks of ``chunk_samples`` samples, each checked for NaN/inf."""
+    with open_checked(path, expect_res=expect_res) as ds:
+        n = ds.sizes["sample"]
+        for start in range(0, n, max(1, chunk_samples)):
+            part = ds.isel(sample=slice(start, start + chunk_samples))
+            a, u = part["a"].values, part["u"].values
+            check_finite(path, "a", a, start)
+            check_finite(path, "u", u, start)
+            yield start, a, u
 
 
 def flatten_attrs(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
