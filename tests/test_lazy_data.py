@@ -133,3 +133,45 @@ def test_chunked_statistics_do_not_depend_on_where_the_pairs_live(tmp_path: Path
     assert (mem.stats_chunk() >= 37) if chunk_bytes > 1 << 20 else mem.stats_chunk() == 3
     na, nb = fit_normalizer(mem).state(), fit_normalizer(lazy).state()
     assert all(torch.equal(na[k], nb[k]) for k in na)
+
+
+@pytest.mark.parametrize("kind", ["static", "rollout"])
+def test_chunked_inference_gives_the_metrics_of_one_piece(tmp_path: Path, kind: str) -> None:
+    import pandas as pd
+
+    from opbench.evaluation.ladder import evaluate_ladder
+
+    if kind == "static":
+        cfg = {**HEAT, "samples": {"train": 12, "val": 4, "test": 11}}
+        files = {}
+        for split in ("train", "val", "test"):
+            files[split] = tmp_path / f"{split}.nc"
+            generate_dataset(pde_name="heat", cfg=cfg, split=split, seed=3, outputs={32: files[split]},
+                             progress=False)
+        task, model, hyper, res = StaticTask(), "fno", {"modes": 4, "width": 4, "layers": 1}, 32
+    else:
+        files = {split: _trajectories(tmp_path / f"{split}.nc", n, i)
+                 for i, (split, n) in enumerate([("train", 6), ("val", 3), ("test", 7)])}
+        task, model, hyper, res = RolloutTask(history=2), "fno", {"modes": 2, "width": 4, "layers": 1}, 8
+    train_pairs(model, hyper, open_pairs(files["train"], task), open_pairs(files["val"], task), periodic=True,
+                cfg=TrainConfig(epochs=1, batch_size=4), seed=1, checkpoint_path=tmp_path / "m.pt",
+                history_path=tmp_path / "h.csv", device="cpu", progress=False)
+    outs = {}
+    for tag, budget in (("whole", None), ("chunked", 1e-3)):  # 1 kB: chunks of one batch (2 samples)
+        paths = {name: tmp_path / f"{tag}_{name}" for name in ("metrics.csv", "ex.nc", "steps.csv", "spectra.csv")}
+        evaluate_ladder(checkpoint=tmp_path / "m.pt", test_files={res: files["test"]},
+                        train_info={"n_params": 1, "train_seconds": 1.0}, labels={"pde": "p", "model": model},
+                        metrics_path=paths["metrics.csv"], examples_path=paths["ex.nc"], n_examples=3,
+                        device="cpu", batch_size=2, task=task, steps_path=paths["steps.csv"],
+                        spectra_path=paths["spectra.csv"], memory_budget_mb=budget)
+        outs[tag] = paths
+    whole = pd.read_csv(outs["whole"]["metrics.csv"]).drop(columns="infer_seconds_per_sample")
+    chunked = pd.read_csv(outs["chunked"]["metrics.csv"]).drop(columns="infer_seconds_per_sample")
+    pd.testing.assert_frame_equal(whole, chunked, check_exact=True)
+    assert int(whole["n_test"].iloc[0]) == (11 if kind == "static" else 7)
+    for name in ("steps.csv", "spectra.csv"):
+        assert outs["whole"][name].read_text() == outs["chunked"][name].read_text()
+    if kind == "rollout":
+        assert len(pd.read_csv(outs["whole"]["steps.csv"])) == 4 and len(pd.read_csv(outs["whole"]["spectra.csv"]))
+    with xr.open_dataset(outs["whole"]["ex.nc"]) as a, xr.open_dataset(outs["chunked"]["ex.nc"]) as b:
+        assert a.identical(b) and a[f"pred_s{res}"].sizes["example"] == 3

@@ -18,7 +18,7 @@ rule train:
         memory_budget_mb=config["data"]["memory_budget_mb"],
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=train_mem,
     log:
         "logs/train/{pde}_{model}_seed{seed}.log",
     benchmark:
