@@ -225,6 +225,8 @@ def generate_dataset(*, pde_name: str, cfg: Mapping[str, Any], split: str, seed:
     except SolverInstabilityError as exc:
         raise in_split(exc, pde_name, split, seed, 0, ", in the self-check") from exc
     t1 = time.perf_counter()
+    if scheduler == "processes" and (cfg.get("solver") or {}).get("device") == "cuda":
+        scheduler = "threads"  # the self-check has set up CUDA here, and a forked child cannot use it
     placement: dict[int, dict[str, Any]] = {}
     rungs = sorted(int(r) for r in outputs)
     attrs = {res: file_attributes(pde_name=pde_name, cfg=cfg, spec=spec, split=split, seed=seed,

@@ -104,6 +104,10 @@ class StreamWriter:
                 var = self._nc.createVariable(name, dtype, tuple(dims), fill_value=False,
                                               chunksizes=(self._step, *[sizes[d] for d in dims[1:]]), **compress)
                 var.setncatts(dict(var_attrs))
+                # A chunk is written once, whole: a cache of a few chunks lets HDF5 flush each at once
+                # instead of holding up to the library default (tens of MB per variable) until close.
+                chunk_bytes = self._step * int(np.prod([sizes[d] for d in dims[1:]])) * np.dtype(dtype).itemsize
+                var.set_var_chunk_cache(size=4 * chunk_bytes, nelems=37, preemption=1.0)
         except BaseException:
             self._abort()
             raise
