@@ -90,8 +90,8 @@ def _floats_per_point(model: Mapping[str, Any], ndim: int, points: int) -> float
         return (6 * width + heads * tokens) / patch  # token features with the MLP, and attention
     if kind == "unet":
         return 3.0 * int(model.get("width", 32))  # channels double as points quarter, level by level
-    if kind in ("fno",):
-        return 3.0 * int(model.get("width", 32))  # the field, its spectrum (complex) and the skip path
+    if kind == "fno":  # the field, its spectrum (complex) and the skip path; the projection's hidden layer
+        return max(3.0 * int(model.get("width", 32)), float(model.get("projection_width", 128)))
     return 64.0  # point-wise or fixed-grid models (mlp, deeponet): small next to the data
 
 

@@ -25,7 +25,10 @@ from opbench.training.normalization import Normalizer
 from opbench.training.tasks import RolloutTask, Task
 
 # Pairs per chunk of the statistics pass: about this many bytes, whatever holds the split.
-STATS_CHUNK_BYTES = 32 << 20
+STATS_CHUNK_BYTES = 8 << 20
+# HDF5 chunk cache per variable when reading lazily: batches are random samples, so a cache bigger
+# than a few chunks only holds memory (the library default is tens of MB per variable).
+READ_CACHE_BYTES = 1 << 20
 
 
 class Pairs(torch.utils.data.Dataset):
@@ -105,6 +108,8 @@ class NetCDFPairs(Pairs):
             self.n, self.x_shape, self.y_shape = self.n_samples, (1, *a_shape), (1, *u_shape)
         self._nc = netCDF4.Dataset(self.path, "r")
         self._nc.set_auto_mask(False)
+        for name in ("a", "u"):
+            self._nc[name].set_var_chunk_cache(size=READ_CACHE_BYTES, nelems=61, preemption=0.75)
 
     def _read(self, name: str, samples: np.ndarray) -> np.ndarray:
         """Variable ``name`` at the increasing sample indices ``samples`` (one slice when contiguous)."""
