@@ -46,9 +46,9 @@ def write_netcdf(ds: xr.Dataset, path: str | Path, *, compression_level: int = 4
 
 
 # Target size of one HDF5 chunk. Chunks span whole samples and their shape depends only on the
-# grid and the number of samples, never on how many samples a dask task solves, so the file's
-# bytes do not depend on the compute chunking.
-# 64 KiB keeps a random read of one sample (lazy training) cheap: it decompresses one chunk.
+# grid and the number of samples, never on how many samples one task solves, so the file's bytes
+# do not depend on the compute chunking. 64 KiB keeps a random read of one sample (lazy training)
+# cheap: it decompresses one small chunk.
 DISK_CHUNK_BYTES = 1 << 16
 
 
