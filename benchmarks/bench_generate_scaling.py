@@ -6,7 +6,9 @@ Generates the train split of config.yaml's Burgers setup (nu = 0.1, T = 1, s = 1
 once, back to back, so a change of load on a shared machine hits all settings alike. Printed:
 the time of the solve-and-write loop of each run (for the distributed scheduler it includes
 starting the worker processes), the speed-up of 2 workers over 1 per round and from the fastest
-runs. Every run must write the same bytes, which is checked too.
+runs, and the CPU seconds each setting used (process and pool workers; on a machine busy with other
+work the wall-clock speed-up says little, the CPU seconds still show the overhead of a second
+worker). Every run must write the same bytes, which is checked too.
 
     .venv/bin/python benchmarks/bench_generate_scaling.py --samples 256 --chunk-size 16 --rounds 3
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import statistics
 import tempfile
 from pathlib import Path
@@ -33,8 +36,15 @@ BURGERS = {
 }
 
 
-def run_once(tmp: Path, samples: int, chunk_size: int, workers: int, scheduler: str) -> tuple[float, str]:
-    """Seconds of the solve-and-write loop and a digest of the files written."""
+def _cpu_seconds() -> float:
+    """CPU seconds used so far by this process and its reaped children (the pool's workers)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run_once(tmp: Path, samples: int, chunk_size: int, workers: int, scheduler: str) -> tuple[float, float, str]:
+    """Seconds of the solve-and-write loop, CPU seconds of the whole run, and a digest of the files."""
+    cpu0 = _cpu_seconds()
     cfg = {**BURGERS, "samples": {"train": samples, "val": 1, "test": 1}}
     outputs = {r: tmp / f"{scheduler}_{workers}_s{r}.nc" for r in cfg["ladder"]}
     info = generate_dataset(pde_name="burgers", cfg=cfg, split="train", seed=0, outputs=outputs,
@@ -43,7 +53,7 @@ def run_once(tmp: Path, samples: int, chunk_size: int, workers: int, scheduler: 
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in outputs.values())).hexdigest()
     for p in outputs.values():
         p.unlink()
-    return float(info["solve_seconds"]), digest
+    return float(info["solve_seconds"]), _cpu_seconds() - cpu0, digest
 
 
 def main() -> None:
@@ -59,6 +69,7 @@ def main() -> None:
           f"samples={args.samples} chunk_size={args.chunk_size} cpus={os.cpu_count()} "
           f"load average at start {os.getloadavg()[0]:.2f}", flush=True)
     times: dict[tuple[str, int], list[float]] = {(s, w): [] for s in schedulers for w in (1, 2)}
+    cpu: dict[tuple[str, int], list[float]] = {(s, w): [] for s in schedulers for w in (1, 2)}
     digests = set()
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
@@ -66,8 +77,9 @@ def main() -> None:
             for scheduler in schedulers:
                 # Alternate which worker count goes first, so neither always follows the other.
                 for workers in ((1, 2) if r % 2 == 0 else (2, 1)):
-                    seconds, digest = run_once(Path(tmp), args.samples, args.chunk_size, workers, scheduler)
+                    seconds, cpu_s, digest = run_once(Path(tmp), args.samples, args.chunk_size, workers, scheduler)
                     times[scheduler, workers].append(seconds)
+                    cpu[scheduler, workers].append(cpu_s)
                     digests.add(digest)
                 one, two = times[scheduler, 1][-1], times[scheduler, 2][-1]
                 line.append(f"{scheduler} {one:.2f} s / {two:.2f} s = {one / two:.2f}x")
@@ -77,7 +89,9 @@ def main() -> None:
         one, two = times[scheduler, 1], times[scheduler, 2]
         ratios = [a / b for a, b in zip(one, two, strict=True)]
         print(f"  {scheduler:<11} 1 worker {min(one):6.2f} s, 2 workers {min(two):6.2f} s: "
-              f"{min(one) / min(two):.2f}x (median per round {statistics.median(ratios):.2f}x)")
+              f"{min(one) / min(two):.2f}x (median per round {statistics.median(ratios):.2f}x); CPU seconds "
+              f"{statistics.median(cpu[scheduler, 1]):.2f} vs {statistics.median(cpu[scheduler, 2]):.2f} (the "
+              f"second worker's overhead, which a loaded machine does not hide)")
     print(f"  identical bytes in every run: {len(digests) == 1}")
     if len(digests) != 1:
         raise SystemExit("the data depend on the scheduler or the number of workers")
