@@ -39,7 +39,8 @@ def test_defaults_are_filled(base: dict) -> None:
     del cfg["data"]
     out = validate_config(cfg)
     assert out["training"]["lr"] == 1e-3
-    assert out["data"]["scheduler"] == "threads"
+    assert out["data"]["scheduler"] == "processes"
+    assert out["data"]["memory_budget_mb"] == 2048
     assert "lr" not in cfg["training"]  # the input is not mutated
 
 

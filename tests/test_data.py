@@ -135,3 +135,79 @@ def test_bytes_do_not_depend_on_the_order_of_config_keys(tmp_path: Path) -> None
     gen.generate_dataset(pde_name="heat", cfg=reordered, split="train", seed=7, outputs=outputs, progress=False,
                          workers=1, chunk_size=8)
     assert [_digest(p) for p in first.values()] == [_digest(p) for p in outputs.values()]
+
+
+def test_streamed_files_equal_the_whole_split_written_at_once(tmp_path: Path, monkeypatch) -> None:
+    """Chunks smaller than, unaligned with and larger than the HDF5 chunks give the bytes of one write."""
+    import opbench.data.netcdf as nc
+
+    monkeypatch.setattr(nc, "DISK_CHUNK_BYTES", 4 * 256 * 4)  # 4 samples per HDF5 chunk at s = 256
+    whole = _generate(tmp_path, "whole", workers=1, chunk_size=23)  # the split in memory, one write
+    fine = xr.open_dataset(whole[256])
+    assert fine["u"].encoding["chunksizes"] == (4, 256)  # several chunks, so the streaming is exercised
+    for tag, kw in {"c3": dict(workers=2, chunk_size=3), "c5p": dict(workers=2, chunk_size=5, scheduler="processes"),
+                    "c1": dict(workers=1, chunk_size=1)}.items():
+        streamed = _generate(tmp_path, tag, **kw)
+        assert [_digest(p) for p in streamed.values()] == [_digest(p) for p in whole.values()], tag
+    # The content is the solver's output for the whole split, restricted to each rung.
+    truth = gen.solve_chunk("heat", HEAT, 7, "heat", "train", 0, 23)
+    for res, path in whole.items():
+        with xr.open_dataset(path) as ds:
+            k = 256 // res
+            np.testing.assert_array_equal(ds["u"].values, truth["u"][:, ::k].astype(np.float32))
+            np.testing.assert_array_equal(ds["a"].values, truth["a"][:, ::k].astype(np.float32))
+            np.testing.assert_array_equal(ds["sample"].values, np.arange(23))
+
+
+def test_a_failed_streamed_write_leaves_no_file(tmp_path: Path, monkeypatch) -> None:
+    """An error after some chunks were written (a solver failure mid-split) leaves nothing behind."""
+    calls = {"n": 0}
+    real = gen.solve_chunk
+
+    def failing(*args):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise RuntimeError("planted failure in chunk 4")
+        return real(*args)
+
+    monkeypatch.setattr(gen, "solve_chunk", failing)
+    with pytest.raises(RuntimeError, match="planted"):
+        _generate(tmp_path, "fail", workers=1, chunk_size=2)
+    assert calls["n"] >= 4 and list(tmp_path.iterdir()) == []
+
+
+def test_sigkill_during_a_streamed_write_leaves_no_final_file(tmp_path: Path) -> None:
+    """A real SIGKILL while chunks are being streamed into the temporaries: no file under a final name."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import sys; from opbench.data.generate import generate_dataset\n"
+        "cfg = {'type': 'heat', 'params': {'alpha': 0.01, 'T': 0.5}, 'grf': {'alpha': 2.0, 'tau': 5.0, "
+        "'sigma': 25.0}, 'solver': {}, 'fine_res': 4096, 'ladder': [512, 4096], 'train_res': 512, "
+        "'samples': {'train': 200000, 'val': 1, 'test': 1}}\n"
+        "generate_dataset(pde_name='heat', cfg=cfg, split='train', seed=1, workers=1, chunk_size=64, "
+        "outputs={512: sys.argv[1] + '/s512.nc', 4096: sys.argv[1] + '/s4096.nc'}, progress=False)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)])
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # wait until both temporaries hold streamed samples
+            tmps = list(tmp_path.glob(".s*.nc.tmp-*"))
+            if len(tmps) == 2 and all(p.stat().st_size > 1 << 20 for p in tmps):
+                break
+            assert proc.poll() is None, "the writer ended before it could be killed"
+            time.sleep(0.05)
+        else:
+            pytest.fail("no streamed temporary appeared within 120 s")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (tmp_path / "s512.nc").exists() and not (tmp_path / "s4096.nc").exists()
+    assert {p.name.split(".tmp-")[0] for p in tmp_path.iterdir()} == {".s512.nc", ".s4096.nc"}

@@ -16,6 +16,7 @@ from opbench.config import (
     run_pdes,
     validate_config,
 )
+from opbench import memory
 from opbench.solvers import get_pde
 from opbench.paths import export_source_path
 
@@ -122,6 +123,26 @@ def run_keys():
 def generate_gpus(pde):
     """1 when the PDE's solver runs on a GPU (`solver: {device: cuda}`), else 0."""
     return int((pde_cfg(pde).get("solver") or {}).get("device") == "cuda")
+
+
+def generate_mem(pde):
+    """`mem_mb` of a data job: chunk x workers x the PDE's fields, never the number of samples."""
+
+    def mem_mb(wildcards, threads):
+        return memory.generate_mem_mb(pde_cfg(pde), config["data"], threads)
+
+    return mem_mb
+
+
+def train_mem(wildcards):
+    """`mem_mb` of a training job: both splits up to data.memory_budget_mb, activations, torch."""
+    return memory.train_mem_mb(pde_cfg(wildcards.pde), config["models"][wildcards.model],
+                               training_recipe(wildcards), config["data"])
+
+
+def infer_mem(wildcards):
+    """`mem_mb` of an inference job: one test file (with predictions) up to the budget, torch."""
+    return memory.infer_mem_mb(pde_cfg(wildcards.pde), config["models"][wildcards.model], config["data"])
 
 
 def time_dependent_pdes():

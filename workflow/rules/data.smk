@@ -19,7 +19,7 @@ def _make_generate_rule(pde):
             title=config["title"],
         threads: local_cores_or(4)
         resources:
-            mem_mb=4000,
+            mem_mb=generate_mem(pde),
             gpu=generate_gpus(pde),
         log:
             f"logs/generate/{pde}_{{split}}.log",

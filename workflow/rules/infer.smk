@@ -18,9 +18,10 @@ rule infer:
         model_type=model_type,
         n_examples=config["report"]["examples"],
         pde_cfg=pde_config,
+        memory_budget_mb=config["data"]["memory_budget_mb"],
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=infer_mem,
     log:
         "logs/infer/{pde}_{model}_seed{seed}.log",
     benchmark:

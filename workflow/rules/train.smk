@@ -15,9 +15,10 @@ rule train:
         training=training_recipe,
         train_res=train_res_of,
         root_seed=config["seed"],
+        memory_budget_mb=config["data"]["memory_budget_mb"],
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=train_mem,
     log:
         "logs/train/{pde}_{model}_seed{seed}.log",
     benchmark:

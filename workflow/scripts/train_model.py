@@ -7,12 +7,12 @@ import sys
 import torch
 
 from opbench.atomic import atomic_write_text
-from opbench.data.netcdf import read_pair
 from opbench.errors import one_line_errors
 from opbench.seeding import stream
 from opbench.solvers import get_pde
+from opbench.training.datasets import NetCDFPairs, open_pairs
 from opbench.training.tasks import task_of_pde
-from opbench.training.trainer import TrainConfig, train
+from opbench.training.trainer import TrainConfig, train_pairs
 
 one_line_errors()  # an opbench error ends the job with one line in the log, not a traceback
 sm = snakemake  # noqa: F821 - injected by Snakemake
@@ -23,18 +23,18 @@ p = sm.params
 wc = sm.wildcards
 task = task_of_pde(p.pde_cfg)  # static a -> u, or rollout windows (history snapshots -> next)
 res = int(p.train_res)
-x_tr, y_tr = task.training_pairs(*read_pair(sm.input.train, expect_res=res)[:2])
-x_va, y_va = task.training_pairs(*read_pair(sm.input.val, expect_res=res)[:2])
+# A split over the memory budget is read from its file batch by batch (same result, bounded memory).
+budget = float(p.memory_budget_mb)
+train_set = open_pairs(sm.input.train, task, expect_res=res, budget_mb=budget)
+val_set = open_pairs(sm.input.val, task, expect_res=res, budget_mb=budget)
 model_type = p.model_type
 # Seeds of runs differ by (root seed, PDE, model, training seed), never by scheduling.
 run_seed = int(stream(p.root_seed, "run", wc.pde, wc.model, int(wc.seed)).integers(2**31 - 1))
-info = train(
+info = train_pairs(
     model_type,
     dict(p.model_hyper),
-    x_tr,
-    y_tr,
-    x_va,
-    y_va,
+    train_set,
+    val_set,
     periodic=get_pde(p.pde_cfg["type"]).grid.kind == "periodic",
     cfg=TrainConfig(**p.training),
     seed=run_seed,
@@ -45,6 +45,7 @@ info = train(
     resume_path=os.path.join(os.path.dirname(sm.output.checkpoint), "resume.pt"),
 )
 info.update(pde=wc.pde, model=wc.model, model_type=model_type, seed=int(wc.seed), run_seed=run_seed,
-            task=task.name, n_train_pairs=int(x_tr.shape[0]), recipe=dict(p.training))
+            task=task.name, n_train_pairs=len(train_set), recipe=dict(p.training),
+            read_lazily={"train": isinstance(train_set, NetCDFPairs), "val": isinstance(val_set, NetCDFPairs)})
 atomic_write_text(sm.output.info, json.dumps(info, indent=2, default=str))
 print(json.dumps(info, default=str), file=sys.stderr)

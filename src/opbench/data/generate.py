@@ -1,29 +1,34 @@
-"""Generate one (PDE, split): solve on the fine grid in dask chunks, restrict, write NetCDF.
+"""Generate one (PDE, split): solve on the fine grid in chunks, restrict, stream to NetCDF.
 
-Each sample's random draw depends on (seed, PDE name, split, sample index) alone and each
-solver treats samples independently, so the bytes written do not depend on the number of
-workers, the chunk size or the scheduler.
+Chunks of samples are solved in parallel (a local pool of threads or processes, or a dask
+distributed cluster) and written to every rung's file in sample order as they complete, so a
+job holds a few chunks at a time whatever the size of the split. Each sample's random draw
+depends on (seed, PDE name, split, sample index) alone and each solver treats samples
+independently, so the bytes written do not depend on the number of workers, the chunk size or
+the scheduler.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import multiprocessing.context
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-import dask
 import numpy as np
 import scipy
-import xarray as xr
-from dask.callbacks import Callback
 from tqdm.auto import tqdm
 
 from opbench import __version__
-from opbench.data.cluster import distributed_client, worker_placement
-from opbench.data.netcdf import coordinate, flatten_attrs, write_netcdf
+from opbench.data.cluster import cluster_settings, distributed_client, worker_placement
+from opbench.data.netcdf import StreamWriter, coordinate, flatten_attrs
 from opbench.seeding import sample_streams
 from opbench.solvers import PDE, SolverInstabilityError, get_pde
 
@@ -50,81 +55,119 @@ def in_split(exc: SolverInstabilityError, pde_name: str, split: str, seed: int, 
                                   sample=None if exc.sample is None else start + exc.sample)
 
 
+def solve_restricted(pde_type: str, cfg: Mapping[str, Any], seed: int, pde_name: str, split: str,
+                     start: int, stop: int, rungs: Sequence[int], dtype: str) -> dict[Any, Any]:
+    """Solve samples ``start..stop-1`` and restrict them to every rung (one task of the pool).
+
+    Returns ``{res: {"a": ..., "u": ...}}`` in the storage ``dtype``, plus ``"t"`` (snapshot times,
+    or None): only the rungs travel back from a worker, and the fine fields are freed at once.
+    """
+    spec = get_pde(pde_type)
+    fields = solve_chunk(pde_type, cfg, seed, pde_name, split, start, stop)
+    fine = cfg["fine_res"]
+    out: dict[Any, Any] = {"t": fields.get("t")}
+    for res in rungs:
+        out[res] = {name: spec.grid.restrict(fields[name], fine, res, spec.ndim).astype(dtype)
+                    for name in ("a", "u")}
+    return out
+
+
+def _solve_and_place(*args: Any) -> tuple[dict[Any, Any], dict[str, Any]]:
+    """``solve_restricted`` on a distributed worker, plus where it ran."""
+    return solve_restricted(*args), worker_placement()
+
+
 def chunk_bounds(n_samples: int, chunk_size: int) -> list[tuple[int, int]]:
     return [(s, min(s + chunk_size, n_samples)) for s in range(0, n_samples, chunk_size)]
 
 
-class _TqdmCallback(Callback):
-    """Advance a tqdm bar by each finished chunk of the dask graph."""
-
-    def __init__(self, bar: tqdm, keys: set) -> None:
-        super().__init__()
-        self.bar, self.keys = bar, keys
-
-    def _posttask(self, key, result, dsk, state, worker_id):  # noqa: D401 - dask hook
-        if key in self.keys:
-            self.bar.update(1)
+def _process_context() -> multiprocessing.context.BaseContext:
+    """Fork where the platform has it: a forked worker starts in milliseconds, a spawned one imports
+    numpy and the solvers again (about a second, which a split of a few seconds cannot amortise)."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def compute_chunks(pde_type: str, cfg: Mapping[str, Any], *, seed: int, pde_name: str, split: str,
-                   n_samples: int, chunk_size: int, workers: int, scheduler: str = "threads",
-                   cluster: Mapping[str, Any] | None = None, progress: bool = True,
-                   placement: dict[int, dict[str, Any]] | None = None) -> dict[str, np.ndarray]:
-    """Solve all samples of a split in parallel and concatenate them in sample order.
+@contextmanager
+def _pool(scheduler: str, workers: int, cluster: Mapping[str, Any] | None) -> Iterator[tuple[Any, int]]:
+    """``(submit, window)``: a function submitting one task and returning a future, and how many
+    tasks may be in flight (twice the workers: enough to keep them busy, few enough to bound memory)."""
+    if scheduler == "distributed":
+        with distributed_client(cluster, workers) as client:
+            s = cluster_settings(cluster)
+            slots = workers if s["kind"] == "local" else s["jobs"] * s["processes"]
+            yield (lambda fn, *args: client.submit(fn, *args, pure=False)), 2 * max(1, slots)
+        return
+    if scheduler == "threads":
+        executor: Executor = ThreadPoolExecutor(max_workers=max(1, workers))
+    elif scheduler == "processes":
+        executor = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=_process_context())
+    else:
+        raise ValueError(f"data.scheduler: {scheduler!r} is not allowed (allowed: threads, processes, distributed)")
+    with executor:
+        yield executor.submit, 2 * max(1, workers)
 
-    ``scheduler="distributed"`` runs the chunks on the dask cluster ``cluster`` describes
-    (``data.cluster``: local worker processes by default, or SLURM jobs); ``placement``, if
-    given, is filled with the host and SLURM job id of the worker that solved each chunk.
+
+def ordered_chunks(pde_type: str, cfg: Mapping[str, Any], *, seed: int, pde_name: str, split: str,
+                   n_samples: int, chunk_size: int, rungs: Sequence[int], dtype: str, workers: int,
+                   scheduler: str = "threads", cluster: Mapping[str, Any] | None = None, progress: bool = True,
+                   placement: dict[int, dict[str, Any]] | None = None) -> Iterator[dict[Any, Any]]:
+    """Solve the split's chunks in parallel and yield them in sample order, as they complete.
+
+    At most ``2 x workers`` chunks are submitted and not yet consumed, so memory is bounded by the
+    chunk size and the workers, not by the number of samples. ``scheduler="distributed"`` runs the
+    chunks on the dask cluster ``cluster`` describes (``data.cluster``: local worker processes by
+    default, or SLURM jobs) and fills ``placement`` with the host and SLURM job id of each chunk's
+    worker; ``threads`` and ``processes`` run them in a local pool of ``workers``.
     """
     bounds = chunk_bounds(n_samples, chunk_size)
-    tasks = [dask.delayed(solve_chunk, pure=True)(pde_type, dict(cfg), seed, pde_name, split, a, b)
-             for a, b in bounds]
+    args = [(pde_type, dict(cfg), seed, pde_name, split, a, b, list(rungs), dtype) for a, b in bounds]
+    fn = _solve_and_place if scheduler == "distributed" else solve_restricted
     desc = f"{pde_name}/{split}: {n_samples} samples in {len(bounds)} chunks"
-    with tqdm(total=len(bounds), desc=desc, unit="chunk", disable=not progress) as bar:
-        if scheduler == "distributed":
-            with distributed_client(cluster, workers) as client:
-                futures = client.compute(tasks)
-                parts = []
-                for fut in futures:
-                    parts.append(fut.result())
-                    bar.update(1)
-                if placement is not None:
-                    where, holders = client.run(worker_placement), client.who_has(futures)
-                    for i, fut in enumerate(futures):
-                        placement[i] = where.get(next(iter(holders.get(fut.key, ())), ""), {})
-        else:
-            keys = {t.key for t in tasks}
-            with _TqdmCallback(bar, keys):
-                parts = dask.compute(*tasks, scheduler=scheduler, num_workers=workers)
-    out: dict[str, np.ndarray] = {}
-    for name in parts[0]:
-        if name == "t":
-            out[name] = parts[0][name]
-        else:
-            out[name] = np.concatenate([p[name] for p in parts], axis=0)
-    return out
+    with tqdm(total=len(bounds), desc=desc, unit="chunk", disable=not progress) as bar, \
+            _pool(scheduler, workers, cluster) as (submit, window):
+        pending: deque = deque(submit(fn, *task) for task in args[:window])
+        todo = iter(args[window:])
+        try:
+            while pending:
+                result = pending.popleft().result()
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.append(submit(fn, *nxt))
+                if scheduler == "distributed":
+                    result, where = result
+                    if placement is not None:
+                        placement[len(placement)] = where
+                bar.update(1)
+                yield result
+        finally:
+            for fut in pending:  # an error or an abandoned generator: solve nothing more
+                fut.cancel()
 
 
-def _dataset(spec: PDE, fields: Mapping[str, np.ndarray], res: int, fine: int, dtype: str,
-             attrs: dict[str, Any]) -> xr.Dataset:
+def _writers(spec: PDE, rungs: Sequence[int], outputs: Mapping[int, str | Path], first: Mapping[Any, Any],
+             n_samples: int, dtype: str, attrs: Mapping[int, dict[str, Any]],
+             compression_level: int) -> dict[int, StreamWriter]:
+    """One streaming writer per rung, laid out from the first chunk (which carries the snapshot times)."""
     axes = ("x", "y")[: spec.ndim]
-    coords: dict[str, xr.DataArray] = {
-        "sample": xr.DataArray(np.arange(fields["a"].shape[0]), dims=("sample",),
-                               attrs={"long_name": "sample index within the split"}),
-    }
-    for ax in axes:
-        coords[ax] = coordinate(ax, spec.grid.coords(res), f"position {ax} on the unit domain")
-    a = spec.grid.restrict(fields["a"], fine, res, spec.ndim).astype(dtype)
-    u = spec.grid.restrict(fields["u"], fine, res, spec.ndim).astype(dtype)
-    u_dims: tuple[str, ...] = ("sample", *axes)
-    if spec.time_dependent:
-        coords["t"] = coordinate("t", np.asarray(fields["t"], dtype=np.float64), "time of the snapshot")
-        u_dims = ("sample", "t", *axes)
-    data_vars = {
-        "a": xr.DataArray(a, dims=("sample", *axes), attrs={"long_name": spec.input_long_name, "units": "1"}),
-        "u": xr.DataArray(u, dims=u_dims, attrs={"long_name": spec.output_long_name, "units": "1"}),
-    }
-    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    writers = {}
+    for res in rungs:
+        coords: dict[str, tuple[np.ndarray, dict]] = {}
+        for ax in axes:
+            c = coordinate(ax, spec.grid.coords(res), f"position {ax} on the unit domain")
+            coords[ax] = (c.values, c.attrs)
+        u_dims: tuple[str, ...] = ("sample", *axes)
+        if spec.time_dependent:
+            c = coordinate("t", np.asarray(first["t"], dtype=np.float64), "time of the snapshot")
+            coords["t"] = (c.values, c.attrs)
+            u_dims = ("sample", "t", *axes)
+        variables = {
+            "a": (("sample", *axes), dtype, {"long_name": spec.input_long_name, "units": "1"}),
+            "u": (u_dims, dtype, {"long_name": spec.output_long_name, "units": "1"}),
+        }
+        writers[res] = StreamWriter(outputs[res], n_samples=n_samples, coords=coords, variables=variables,
+                                    attrs=attrs[res], compression_level=compression_level)
+    return writers
 
 
 def file_attributes(*, pde_name: str, cfg: Mapping[str, Any], spec: PDE, split: str, seed: int,
@@ -182,20 +225,38 @@ def generate_dataset(*, pde_name: str, cfg: Mapping[str, Any], split: str, seed:
     except SolverInstabilityError as exc:
         raise in_split(exc, pde_name, split, seed, 0, ", in the self-check") from exc
     t1 = time.perf_counter()
+    if scheduler == "processes" and (cfg.get("solver") or {}).get("device") == "cuda":
+        scheduler = "threads"  # the self-check has set up CUDA here, and a forked child cannot use it
     placement: dict[int, dict[str, Any]] = {}
-    fields = compute_chunks(cfg["type"], cfg, seed=seed, pde_name=pde_name, split=split, n_samples=n_samples,
-                            chunk_size=chunk_size, workers=workers, scheduler=scheduler, cluster=cluster,
-                            progress=progress, placement=placement)
-    t2 = time.perf_counter()
-    for res, path in sorted(outputs.items()):
-        attrs = file_attributes(pde_name=pde_name, cfg=cfg, spec=spec, split=split, seed=seed,
-                                n_samples=n_samples, res=res, checks=checks, title=title)
-        write_netcdf(_dataset(spec, fields, res, fine, dtype, attrs), path, compression_level=compression_level)
-    t3 = time.perf_counter()
+    rungs = sorted(int(r) for r in outputs)
+    attrs = {res: file_attributes(pde_name=pde_name, cfg=cfg, spec=spec, split=split, seed=seed,
+                                  n_samples=n_samples, res=res, checks=checks, title=title) for res in rungs}
+    write_seconds = 0.0
+    with ExitStack() as stack:
+        writers: dict[int, StreamWriter] = {}
+        for part in ordered_chunks(cfg["type"], cfg, seed=seed, pde_name=pde_name, split=split,
+                                   n_samples=n_samples, chunk_size=chunk_size, rungs=rungs, dtype=dtype,
+                                   workers=workers, scheduler=scheduler, cluster=cluster, progress=progress,
+                                   placement=placement):
+            tw = time.perf_counter()
+            if not writers:
+                writers = _writers(spec, rungs, outputs, part, n_samples, dtype, attrs, compression_level)
+                for w in writers.values():
+                    stack.enter_context(w)
+            for res in rungs:
+                writers[res].append(**part[res])
+            write_seconds += time.perf_counter() - tw
+        # Only complete files get their final names, all after the last sample is written.
+        tw = time.perf_counter()
+        for res in rungs:
+            writers[res].commit()
+        write_seconds += time.perf_counter() - tw
+    # Solving and writing overlap: the pool solves the next chunks while this process writes.
+    total_seconds = time.perf_counter() - t1
     return {
         "pde": pde_name, "split": split, "n_samples": n_samples, "workers": workers,
-        "check_seconds": t1 - t0, "solve_seconds": t2 - t1, "write_seconds": t3 - t2,
-        "solve_seconds_per_sample": (t2 - t1) / max(n_samples, 1), "checks": dict(checks),
+        "check_seconds": t1 - t0, "solve_seconds": total_seconds, "write_seconds": write_seconds,
+        "solve_seconds_per_sample": total_seconds / max(n_samples, 1), "checks": dict(checks),
         "chunk_placement": placement,
     }
 

@@ -12,7 +12,7 @@ import torch
 import xarray as xr
 
 from opbench.atomic import atomic_write_text
-from opbench.data.netcdf import SPATIAL_DIMS, read_pair, write_netcdf
+from opbench.data.netcdf import SPATIAL_DIMS, iter_chunks, open_checked, sample_nbytes, write_netcdf
 from opbench.evaluation.bands import band_errors
 from opbench.evaluation.inference import predict
 from opbench.evaluation.metrics import rel_l2
@@ -53,12 +53,22 @@ class _TimedModel:
         return y
 
 
-def _rollout_tables(pred: np.ndarray, truth: np.ndarray, times: np.ndarray | None,
+def _rollout_parts(pred: np.ndarray, truth: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-sample rollout measures of one chunk: step errors, enstrophy errors, last-step spectra."""
+    out = {"err": per_step_rel_l2(pred, truth), "ens": enstrophy_rel_error(pred, truth)}
+    if truth.ndim == 4 and truth.shape[-1] == truth.shape[-2]:
+        last = truth.shape[1] - 1
+        out.update(e_t=energy_spectrum(truth[:, last]), e_p=energy_spectrum(pred[:, last]),
+                   z_t=enstrophy_spectrum(truth[:, last]), z_p=enstrophy_spectrum(pred[:, last]))
+    return out
+
+
+def _rollout_tables(parts: Mapping[str, np.ndarray], times: np.ndarray | None,
                     base: Mapping[str, Any]) -> tuple[list[dict], list[dict]]:
-    """Per-step error rows and the final step's sample-mean spectra of a rollout (N, steps, n, n)."""
-    err = per_step_rel_l2(pred, truth)
-    ens = enstrophy_rel_error(pred, truth)
-    n_steps = truth.shape[1]
+    """Per-step error rows and the final step's sample-mean spectra of a rollout, from ``_rollout_parts``
+    of all samples."""
+    err, ens = parts["err"], parts["ens"]
+    n_steps = err.shape[1]
     t = np.asarray(times if times is not None else np.arange(1, n_steps + 1), dtype=np.float64)
     steps = [
         {**base, "step": k + 1, "t": float(t[k]), "n_test": int(err.shape[0]),
@@ -69,10 +79,9 @@ def _rollout_tables(pred: np.ndarray, truth: np.ndarray, times: np.ndarray | Non
         for k in range(n_steps)
     ]
     spectra = []
-    if truth.ndim == 4 and truth.shape[-1] == truth.shape[-2]:
+    if "e_t" in parts:
         last = n_steps - 1
-        e_t, e_p = energy_spectrum(truth[:, last]).mean(0), energy_spectrum(pred[:, last]).mean(0)
-        z_t, z_p = enstrophy_spectrum(truth[:, last]).mean(0), enstrophy_spectrum(pred[:, last]).mean(0)
+        e_t, e_p, z_t, z_p = (parts[k].mean(0) for k in ("e_t", "e_p", "z_t", "z_p"))
         spectra = [
             {**base, "step": last + 1, "t": float(t[last]), "k": k, "energy_true": float(e_t[k]),
              "energy_pred": float(e_p[k]), "enstrophy_true": float(z_t[k]), "enstrophy_pred": float(z_p[k])}
@@ -81,11 +90,24 @@ def _rollout_tables(pred: np.ndarray, truth: np.ndarray, times: np.ndarray | Non
     return steps, spectra
 
 
+def _chunk_samples(path: str | Path, res: int, task: Task, budget_mb: float | None, batch_size: int) -> int:
+    """Samples per chunk of a test file: all of them when the file (and the predictions) fit the
+    budget, else a multiple of ``batch_size`` that does, so the model sees the same batches."""
+    with open_checked(path, expect_res=res) as ds:
+        n = int(ds.sizes["sample"])
+        per_sample = 2 * sample_nbytes(ds)  # the data, and predictions and targets of the same size
+    if budget_mb is None or n * per_sample <= budget_mb * 2**20:
+        return max(n, 1)
+    fit = int(budget_mb * 2**20 // per_sample)
+    return max(batch_size, fit // batch_size * batch_size)
+
+
 def evaluate_ladder(*, checkpoint: str | Path, test_files: Mapping[int, str | Path], train_info: Mapping[str, Any],
                     labels: Mapping[str, Any], metrics_path: str | Path, examples_path: str | Path,
                     n_examples: int = 3, device: str | None = None, batch_size: int = 64,
                     task: Task | None = None, steps_path: str | Path | None = None,
-                    spectra_path: str | Path | None = None, expect_model: str | None = None) -> pd.DataFrame:
+                    spectra_path: str | Path | None = None, expect_model: str | None = None,
+                    memory_budget_mb: float | None = None) -> pd.DataFrame:
     """Per-sample relative L2 at each resolution, summarised into one row per resolution.
 
     Inputs at every resolution are the restrictions of the same fine-grid functions, so a
@@ -94,57 +116,78 @@ def evaluate_ladder(*, checkpoint: str | Path, test_files: Mapping[int, str | Pa
     predicted step (``steps_path``) and the energy/enstrophy spectra of the last step
     (``spectra_path``), each a tidy CSV (empty but for its header for static tasks). The
     checkpoint and every test file are checked before any inference runs (``expect_model`` names
-    the model type the checkpoint must hold).
+    the model type the checkpoint must hold). A test file larger than ``memory_budget_mb`` is
+    read and evaluated in chunks of samples; the metrics are the same as in one piece.
     """
     task = task or StaticTask()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model, normalizer, _ = load_checkpoint(checkpoint, device=device, expect_model=expect_model)
-    tests = {int(res): read_pair(path, expect_res=int(res)) for res, path in sorted(test_files.items())}
+    for res, path in sorted(test_files.items()):  # every file checked before any inference
+        open_checked(path, expect_res=int(res)).close()
     rows, fields, step_rows, spectrum_rows = [], {}, [], []
-    for res, (a, u, ds) in tests.items():
-        x_warm, _ = task.training_pairs(a[: min(2, len(a))], u[: min(2, len(a))])
-        predict(model, normalizer, x_warm[:2], device=device)  # warm-up, not timed
-        timed = _TimedModel(model, normalizer, batch_size, device)
-        pred = task.predict(timed, a, u)
-        seconds = [timed.seconds_per_sample]
-        truth = task.target(a, u)
-        err = rel_l2(pred, truth)
-        bands = band_errors(pred, truth, ndim=sum(d in ds["a"].dims for d in SPATIAL_DIMS))
+    for res, path in sorted(test_files.items()):
+        res = int(res)
+        chunk = _chunk_samples(path, res, task, memory_budget_mb, batch_size)
+        parts: dict[str, list[np.ndarray]] = {}
+        shown_parts: dict[str, list[np.ndarray]] = {}
+        seconds, n_total, k = 0.0, 0, n_examples
+        for start, a, u in iter_chunks(path, expect_res=res, chunk_samples=chunk):
+            if start == 0:
+                x_warm, _ = task.training_pairs(a[: min(2, len(a))], u[: min(2, len(a))])
+                predict(model, normalizer, x_warm[:2], device=device)  # warm-up, not timed
+            timed = _TimedModel(model, normalizer, batch_size, device)
+            pred = task.predict(timed, a, u)
+            seconds += timed.seconds_per_sample * len(a)
+            n_total += len(a)
+            truth = task.target(a, u)
+            chunk_parts = {"err": rel_l2(pred, truth),
+                           **{f"band_{name}": b for name, b in band_errors(pred, truth, ndim=a.ndim - 1).items()}}
+            if truth.ndim > a.ndim:  # a trajectory per sample: per-step errors and physics metrics
+                chunk_parts.update({f"roll_{name}": v for name, v in _rollout_parts(pred, truth).items()})
+                # examples show the last predicted step, next to the last snapshot the model was given
+                shown = {"a": u[:, task.history - 1], "u": truth[:, -1], "pred": pred[:, -1]}
+            else:
+                shown = {"a": a, "u": truth, "pred": pred}
+            for name, v in chunk_parts.items():
+                parts.setdefault(name, []).append(v)
+            if start < k or start == 0:
+                for name, v in shown.items():
+                    shown_parts.setdefault(name, []).append(v[: max(k - start, 0)].astype(np.float32))
+            rollout = truth.ndim > a.ndim
+        per = {name: np.concatenate(v) for name, v in parts.items()}
+        err = per["err"]
+        with open_checked(path, expect_res=res) as ds:
+            coords = {d: ds[d].values for d in SPATIAL_DIMS if d in ds["a"].dims}
+            times = task.times(ds["t"].values if "t" in ds.coords else None)
         row = {
             **labels,
-            "eval_res": int(res),
+            "eval_res": res,
             "n_test": int(len(err)),
             "rel_l2_mean": float(err.mean()),
             "rel_l2_std": float(err.std(ddof=1)) if len(err) > 1 else 0.0,
             "rel_l2_median": float(np.median(err)),
             "n_params": int(train_info["n_params"]),
             "train_seconds": float(train_info["train_seconds"]),
-            "infer_seconds_per_sample": float(seconds[0]),
+            "infer_seconds_per_sample": float(seconds / max(n_total, 1)),
             "device": device,
             "task": task.name,
-            **{f"rel_l2_{name}": float(np.mean(b)) for name, b in bands.items()},
+            **{f"rel_l2_{name[5:]}": float(np.mean(b)) for name, b in per.items() if name.startswith("band_")},
         }
-        times = task.times(ds["t"].values if "t" in ds.coords else None)
-        if truth.ndim > a.ndim:  # a trajectory per sample: per-step errors and physics metrics
+        if rollout:
             base = {k: v for k, v in labels.items() if k in STEP_COLUMNS}
-            base["eval_res"] = int(res)
-            st, sp = _rollout_tables(pred, truth, times, base)
+            base["eval_res"] = res
+            st, sp = _rollout_tables({name[5:]: v for name, v in per.items() if name.startswith("roll_")},
+                                     times, base)
             step_rows += st
             spectrum_rows += sp
-            row["n_steps"] = int(truth.shape[1])
+            row["n_steps"] = int(per["roll_err"].shape[1])
             row["enstrophy_rel_error_mean"] = float(np.mean([r["enstrophy_rel_error_mean"] for r in st]))
-            # examples show the last predicted step, next to the last snapshot the model was given
-            shown = {"a": u[:, task.history - 1], "u": truth[:, -1], "pred": pred[:, -1]}
-        else:
-            shown = {"a": a, "u": truth, "pred": pred}
         rows.append(row)
-        k = min(n_examples, len(a))
-        dims = [d for d in SPATIAL_DIMS if d in ds["a"].dims]
-        sdims = [f"{d}_s{res}" for d in dims]
-        for name, values in shown.items():
-            fields[f"{name}_s{res}"] = xr.DataArray(values[:k].astype(np.float32), dims=("example", *sdims))
-        for d, sd in zip(dims, sdims, strict=True):
-            fields[sd] = xr.DataArray(ds[d].values, dims=(sd,))
+        sdims = [f"{d}_s{res}" for d in coords]
+        for name, values in shown_parts.items():
+            fields[f"{name}_s{res}"] = xr.DataArray(np.concatenate(values), dims=("example", *sdims))
+        for values, sd in zip(coords.values(), sdims, strict=True):
+            fields[sd] = xr.DataArray(values, dims=(sd,))
         if times is not None:
             fields[f"t_s{res}"] = xr.DataArray(float(times[-1]))
     frame = pd.DataFrame(rows)

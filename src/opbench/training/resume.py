@@ -37,11 +37,15 @@ class TrainingInterrupted(OpbenchError, RuntimeError):
 
 
 def fingerprint(model_name: str, model_kwargs: Mapping[str, Any], recipe: Mapping[str, Any], seed: int,
-                arrays: list[np.ndarray]) -> str:
-    """A hash of everything that determines a training run (a resume state from another run is refused)."""
+                arrays: list[np.ndarray], data_digest: str = "") -> str:
+    """A hash of everything that determines a training run (a resume state from another run is refused).
+
+    The data enter as ``arrays`` or, for data read in chunks, as the hex ``data_digest`` of their bytes.
+    """
     h = hashlib.sha256()
     h.update(json.dumps([model_name, dict(model_kwargs), dict(recipe), int(seed)], sort_keys=True,
                         default=str).encode())
+    h.update(data_digest.encode())
     for arr in arrays:
         arr = np.ascontiguousarray(arr)
         h.update(f"{arr.dtype}{arr.shape}".encode())

@@ -14,6 +14,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from opbench.errors import OpbenchError
 from opbench.models import build_model
 from opbench.seeding import stream
 from opbench.training.checkpoint import atomic_torch_save, checkpoint_payload
-from opbench.training.normalization import Normalizer
+from opbench.training.datasets import ArrayPairs, Pairs, feed_digest, fit_normalizer, pairs_digest, prefetched
 from opbench.training.resume import (
     SigtermGuard,
     TrainingInterrupted,
@@ -80,12 +81,13 @@ def _write_history(path: Path, rows: list[dict[str, float]]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
-def _model_kwargs(model_kwargs: dict[str, Any], a: np.ndarray, u: np.ndarray, periodic: bool) -> dict:
-    """Hyperparameters plus the data-derived arguments every model constructor takes."""
+def _model_kwargs(model_kwargs: dict[str, Any], x_shape: tuple[int, ...], y_shape: tuple[int, ...],
+                  periodic: bool) -> dict:
+    """Hyperparameters plus the data-derived arguments every model constructor takes (shapes (C, *grid))."""
     derived = {
-        "in_channels": int(a.shape[1]),
-        "out_channels": int(u.shape[1]),
-        "grid": [int(n) for n in a.shape[2:]],
+        "in_channels": int(x_shape[0]),
+        "out_channels": int(y_shape[0]),
+        "grid": [int(n) for n in x_shape[1:]],
         "periodic": bool(periodic),
     }
     for key, value in derived.items():
@@ -96,14 +98,39 @@ def _model_kwargs(model_kwargs: dict[str, Any], a: np.ndarray, u: np.ndarray, pe
 
 
 @torch.inference_mode()
-def _evaluate(model, normalizer, a: torch.Tensor, u: torch.Tensor, batch_size: int) -> float:
+def _evaluate(model, normalizer, batches: Iterator[tuple[torch.Tensor, torch.Tensor]], n: int) -> float:
     model.eval()
     total = 0.0
-    for i in range(0, a.shape[0], batch_size):
-        pred = normalizer.decode(model(normalizer.encode(a[i : i + batch_size])))
-        total += rel_l2_loss(pred, u[i : i + batch_size]).item() * pred.shape[0]
+    for a, u in batches:
+        pred = normalizer.decode(model(normalizer.encode(a)))
+        total += rel_l2_loss(pred, u).item() * pred.shape[0]
     model.train()
-    return total / a.shape[0]
+    return total / n
+
+
+class _Feed:
+    """Batches of a split as tensors on the device: indexed on the device when the split is in
+    memory, read through ``prefetched`` when it is a lazily read file. Same values either way."""
+
+    def __init__(self, pairs: Pairs, device: str) -> None:
+        self.pairs, self.device = pairs, device
+        self.tensors = None
+        if isinstance(pairs, ArrayPairs):
+            self.tensors = tuple(torch.as_tensor(np.ascontiguousarray(v, dtype=np.float32), device=device)
+                                 for v in (pairs.x, pairs.y))
+
+    def batches(self, order: torch.Tensor | None, starts: range | list[int],
+                batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """``order[s : s + batch_size]`` for each start (``order`` None: the pairs in order)."""
+        if self.tensors is not None:
+            x, y = self.tensors
+            for s in starts:
+                idx = order[s : s + batch_size] if order is not None else slice(s, s + batch_size)
+                yield x[idx], y[idx]
+            return
+        idx_np = order.cpu().numpy() if order is not None else np.arange(self.pairs.n)
+        for xb, yb in prefetched(self.pairs, idx_np, list(starts), batch_size):
+            yield torch.from_numpy(xb).to(self.device), torch.from_numpy(yb).to(self.device)
 
 
 def train(
@@ -113,6 +140,19 @@ def train(
     u_train: np.ndarray,
     a_val: np.ndarray,
     u_val: np.ndarray,
+    **options: Any,
+) -> dict[str, Any]:
+    """Train ``model_name`` on (a_train -> u_train), arrays (N, C, *grid) float32 (see ``train_pairs``)."""
+    if a_train.shape[0] != u_train.shape[0] or a_val.shape[0] != u_val.shape[0]:
+        raise ValueError("inputs and outputs must have the same number of samples")
+    return train_pairs(model_name, model_kwargs, ArrayPairs(a_train, u_train), ArrayPairs(a_val, u_val), **options)
+
+
+def train_pairs(
+    model_name: str,
+    model_kwargs: dict[str, Any],
+    train_set: Pairs,
+    val_set: Pairs,
     *,
     periodic: bool,
     cfg: TrainConfig,
@@ -123,9 +163,11 @@ def train(
     progress: bool = True,
     resume_path: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
-    """Train ``model_name`` on (a_train -> u_train), arrays (N, C, *grid) float32.
+    """Train ``model_name`` on the pairs of ``train_set``, validating on ``val_set``.
 
-    Writes the best-validation checkpoint to ``checkpoint_path`` and the per-epoch history CSV
+    The sets are held in memory or read lazily from their files (``opbench.training.datasets``);
+    the result is the same bit for bit on CPU. Writes the best-validation checkpoint to
+    ``checkpoint_path`` and the per-epoch history CSV
     (epoch, train_loss, val_loss, lr, seconds) to ``history_path``, both atomically. Returns
     {train_seconds, best_epoch, best_val_rel_l2, n_params, device, resumed_from_epoch}. Raises
     ``TrainingDivergedError`` naming the epoch if the loss becomes NaN/inf, so no broken model is
@@ -136,33 +178,31 @@ def train(
     ``TrainingInterrupted``. A call that finds a resume state of the same setup continues from it
     (the result is bit for bit that of an uninterrupted run on CPU) and deletes it when done.
     """
-    if a_train.shape[0] != u_train.shape[0] or a_val.shape[0] != u_val.shape[0]:
-        raise ValueError("inputs and outputs must have the same number of samples")
-    if a_train.shape[2:] != u_train.shape[2:]:
-        raise ValueError(f"input grid {a_train.shape[2:]} differs from output grid {u_train.shape[2:]}")
+    if train_set.x_shape[1:] != train_set.y_shape[1:]:
+        raise ValueError(f"input grid {train_set.x_shape[1:]} differs from output grid {train_set.y_shape[1:]}")
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    kwargs = _model_kwargs(model_kwargs, a_train, u_train, periodic)
+    kwargs = _model_kwargs(model_kwargs, train_set.x_shape, train_set.y_shape, periodic)
     torch.manual_seed(seed)
     model = build_model(model_name, **kwargs).to(device)
     n_params = sum(p.numel() for p in model.parameters())
-    normalizer = Normalizer.fit(a_train, u_train)
-
-    def to_tensor(x: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(np.ascontiguousarray(x, dtype=np.float32), device=device)
-
-    a_tr, u_tr, a_va, u_va = (to_tensor(x) for x in (a_train, u_train, a_val, u_val))
+    # One pass over the data: normalizer statistics, and the data part of the resume fingerprint.
+    digest = pairs_digest([train_set, val_set]) if resume_path is not None else None
+    normalizer = fit_normalizer(train_set, digest=digest)
+    if digest is not None:
+        feed_digest(digest, val_set)
+    feed_tr, feed_va = _Feed(train_set, device), _Feed(val_set, device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_size, gamma=cfg.gamma)
     shuffle = stream(seed, "train-shuffle")
     history: list[dict[str, float]] = []
     best_epoch, best_val, best_payload = 0, math.inf, None
     start_epoch, start_batch, perm, partial_total, elapsed_before = 1, 0, None, 0.0, 0.0
-    n = a_tr.shape[0]
+    n = train_set.n
     batches = range(0, n, cfg.batch_size)
     finger = ""
     if resume_path is not None:
-        finger = fingerprint(model_name, kwargs, cfg.recipe(), seed, [a_train, u_train, a_val, u_val])
+        finger = fingerprint(model_name, kwargs, cfg.recipe(), seed, [], data_digest=digest.hexdigest())
         state = load_resume(resume_path, finger)
         if state is not None:
             model.load_state_dict(state["model"])
@@ -218,10 +258,10 @@ def train(
             if perm is None:
                 perm = torch.as_tensor(shuffle.permutation(n), device=device)
             total = partial_total
-            for b in range(start_batch, len(batches)):
-                idx = perm[batches[b] : batches[b] + cfg.batch_size]
-                pred = normalizer.decode(model(normalizer.encode(a_tr[idx])))
-                loss = rel_l2_loss(pred, u_tr[idx])
+            feed = feed_tr.batches(perm, batches[start_batch:], cfg.batch_size)
+            for b, (xb, yb) in zip(range(start_batch, len(batches)), feed, strict=True):
+                pred = normalizer.decode(model(normalizer.encode(xb)))
+                loss = rel_l2_loss(pred, yb)
                 if not torch.isfinite(loss):
                     kept = f"the checkpoint holds epoch {best_epoch}" if best_epoch else "no checkpoint written"
                     raise diverged(f"training loss became {loss.item()} at epoch {epoch} of {model_name}; {kept} "
@@ -229,7 +269,7 @@ def train(
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                total += loss.item() * idx.shape[0]
+                total += loss.item() * xb.shape[0]
                 if guard.requested:
                     save_state(epoch, b + 1, perm, total)
                     raise TrainingInterrupted(
@@ -239,7 +279,8 @@ def train(
             start_batch, partial_total, perm = 0, 0.0, None
             sched.step()
             train_loss = total / n
-            val_loss = _evaluate(model, normalizer, a_va, u_va, cfg.batch_size)
+            val_loss = _evaluate(model, normalizer, feed_va.batches(None, range(0, val_set.n, cfg.batch_size),
+                                                                    cfg.batch_size), val_set.n)
             if not math.isfinite(val_loss):
                 raise diverged(f"validation loss became {val_loss} at epoch {epoch} of {model_name} "
                                f"(training diverged with lr={cfg.lr:g}: lower training.lr)")
