@@ -154,7 +154,7 @@ def _check_semantics(cfg: dict[str, Any]) -> None:
                 )
     _check_physics(cfg)
     for mname, model in cfg["models"].items():
-        patch = model.get("patch", 1) if model["type"] == "transformer" else 1
+        patch = model.get("patch", 1) if model["type"] == "transformer" and not model.get("resample") else 1
         if patch > 1:
             for pname in run_pdes(cfg):
                 if mname not in pde_models(cfg, pname):
@@ -268,7 +268,7 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
             raise ConfigError(f"experiments.{key}: {exp[key]} exceeds pdes.{pde}.samples.{split} "
                               f"(allowed: <= {spec['samples'][split]})")
     for mname, model in exp["models"].items():
-        patch = model.get("patch", 1) if model["type"] == "transformer" else 1
+        patch = model.get("patch", 1) if model["type"] == "transformer" and not model.get("resample") else 1
         bad = [r for r in ladder if r % patch]
         if bad:
             raise ConfigError(f"experiments.models.{mname}.patch: {patch} does not divide resolutions {bad} of "

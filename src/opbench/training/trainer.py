@@ -27,6 +27,7 @@ from opbench.errors import OpbenchError
 from opbench.models import build_model
 from opbench.seeding import stream
 from opbench.training.checkpoint import atomic_torch_save, checkpoint_payload
+from opbench.training.multires import batch_resolution, check_resolutions, restrict
 from opbench.training.normalization import Normalizer
 from opbench.training.resume import (
     SigtermGuard,
@@ -52,14 +53,17 @@ class TrainConfig:
     step_size: int = 100  # epochs between learning-rate decays
     gamma: float = 0.5
     checkpoint_every: int = 1  # epochs between resume states (0: only on SIGTERM); results do not depend on it
+    resolutions: list[int] | None = None  # train on these nested grids in turn (``training.multires``)
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.step_size < 1 or self.checkpoint_every < 0:
             raise ValueError(f"epochs, batch_size and step_size must be positive, checkpoint_every >= 0: {self}")
 
     def recipe(self) -> dict[str, Any]:
-        """The settings that change the result (``checkpoint_every`` does not)."""
-        return {k: v for k, v in asdict(self).items() if k != "checkpoint_every"}
+        """The settings that change the result (``checkpoint_every`` does not; ``resolutions`` only
+        when set, so single-resolution recipes keep their former fingerprint)."""
+        return {k: v for k, v in asdict(self).items()
+                if k != "checkpoint_every" and not (k == "resolutions" and v is None)}
 
 
 class TrainingDivergedError(OpbenchError, RuntimeError):
@@ -143,6 +147,7 @@ def train(
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     kwargs = _model_kwargs(model_kwargs, a_train, u_train, periodic)
+    resolutions = check_resolutions(cfg.resolutions, a_train.shape[2:], periodic) if cfg.resolutions else None
     torch.manual_seed(seed)
     model = build_model(model_name, **kwargs).to(device)
     n_params = sum(p.numel() for p in model.parameters())
@@ -220,8 +225,12 @@ def train(
             total = partial_total
             for b in range(start_batch, len(batches)):
                 idx = perm[batches[b] : batches[b] + cfg.batch_size]
-                pred = normalizer.decode(model(normalizer.encode(a_tr[idx])))
-                loss = rel_l2_loss(pred, u_tr[idx])
+                a_b, u_b = a_tr[idx], u_tr[idx]
+                if resolutions:
+                    r = batch_resolution(resolutions, epoch, b, len(batches))
+                    a_b, u_b = restrict(a_b, r, periodic), restrict(u_b, r, periodic)
+                pred = normalizer.decode(model(normalizer.encode(a_b)))
+                loss = rel_l2_loss(pred, u_b)
                 if not torch.isfinite(loss):
                     kept = f"the checkpoint holds epoch {best_epoch}" if best_epoch else "no checkpoint written"
                     raise diverged(f"training loss became {loss.item()} at epoch {epoch} of {model_name}; {kept} "
