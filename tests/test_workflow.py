@@ -222,13 +222,17 @@ def test_second_run_has_nothing_to_do(smoke_run: Path) -> None:
 def test_claims_table_has_a_verdict_for_every_claim(smoke_run: Path, cfg: dict) -> None:
     table = pd.read_csv(smoke_run / "results/report/claims.csv")
     assert list(table["claim"]) == [1, 2, 3, 4, 5, 6]
-    assert set(table["verdict"]) <= {"holds", "does not hold", "inconclusive", "not run"}
+    assert set(table["verdict"]) <= {"holds", "does not hold", "equivalent", "inconclusive", "not run"}
     ran = table[table["verdict"] != "not run"]
     assert len(ran) == 6  # claim 6 reads the Navier-Stokes entries' base runs (3 seeds each)
     numbers = ran[["mean", "low", "high"]].to_numpy()
     assert np.isfinite(numbers).all() and (ran["low"] <= ran["mean"]).all() and (ran["mean"] <= ran["high"]).all()
     assert (ran["n_seeds"] == len(cfg["experiments"]["seeds"])).all()
     assert ran.loc[ran["claim"] == 6, "n_seeds"].item() == len(cfg["pdes"]["ns_nu1e4"]["seeds"])
+    # four outcomes with the config's margin (default log 1.3), Holm across claims, convergence flags
+    assert np.allclose(ran["margin"], cfg["experiments"].get("margin", np.log(1.3)))
+    assert ((ran["p"] <= ran["p_holm"] + 1e-12) & (ran["p_holm"] <= 1)).all()
+    assert (ran["n_unconverged"] >= 0).all()
     bands = pd.read_csv(smoke_run / "results/experiments/multiscale/measurements.csv")
     ns = cfg["experiments"]["claims"]["multiscale"]["pdes"]
     assert set(bands["nu"]) == {cfg["pdes"][p]["params"]["nu"] for p in ns}
@@ -237,6 +241,7 @@ def test_claims_table_has_a_verdict_for_every_claim(smoke_run: Path, cfg: dict) 
     for key in ("discretization", "quadrature", "finite_vectors", "scale", "input_families", "multiscale"):
         assert f'id="claim-{key}"' in html and (smoke_run / f"results/report/figures/claims/{key}.png").is_file()
     assert "high-band err transformer / err fno" in html
+    assert "<th>not converged</th>" in html and "<th>p (Holm)</th>" in html
 
 
 def test_fresh_solve_truth_is_the_solver_on_the_restricted_input(smoke_run: Path, cfg: dict) -> None:

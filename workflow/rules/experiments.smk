@@ -100,7 +100,8 @@ if EXP:
 
     rule exp_claims:
         input:
-            [f"results/experiments/{c}/measurements.csv" for c in EXP_CLAIMS],
+            measurements=[f"results/experiments/{c}/measurements.csv" for c in EXP_CLAIMS],
+            runs=exp_claim_run_files(),
         output:
             table="results/experiments/claims.json",
             csv="results/report/claims.csv",
@@ -109,6 +110,7 @@ if EXP:
             exp=EXP,
             claims=EXP_CLAIMS,
             ladder=exp_ladder(),
+            runs=exp_claim_runs(),
         log:
             "logs/experiments/claims.log",
         benchmark:

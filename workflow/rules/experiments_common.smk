@@ -54,6 +54,22 @@ def exp_eval_inputs(wildcards):
     return {"checkpoints": exp_checkpoints(claim_cells(config, wildcards.claim)), "sets": sets}
 
 
+def exp_claim_runs():
+    """Claim -> the files that hold its runs' best and last epochs (for the "not converged" flag):
+    the checkpoints of its cells, or for claim 6 the base runs' train_info.json."""
+    runs = {}
+    for c in EXP_CLAIMS:
+        if c == "multiscale":
+            runs[c] = [f"{run_dir(p, m, s)}/train_info.json" for p, m, s in multiscale_runs(config)]
+        else:
+            runs[c] = exp_checkpoints(claim_cells(config, c))
+    return runs
+
+
+def exp_claim_run_files():
+    return sorted({f for files in exp_claim_runs().values() for f in files})
+
+
 def claim_figures():
     return [f"results/report/figures/claims/{c}.png" for c in EXP_CLAIMS]
 

@@ -4,7 +4,8 @@ Every effect is a difference of log error ratios between a *contender* (the mode
 falls short: the Transformer, or the MLP for claim 3) and a *reference* (the FNO), computed per
 seed (runs paired by seed index), then summarised by its mean and 95% t-interval over seeds
 (``stats.mean_interval``). A positive effect means the contender fares worse, which is what each
-claim asserts, so every verdict uses direction +1:
+claim asserts, so every verdict uses direction +1; the report's verdicts add the claim's
+equivalence margin and Holm's correction across claims (``report.compute_claims``, ``stats``):
 
 1. log(err(4x) / err(train)) of the contender minus that of the reference, restricted truth
    (4x = four times the training resolution, or the finest rung if the ladder stops earlier).
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from opbench.experiments.stats import Interval, mean_interval, paired_differences, verdict
+from opbench.experiments.stats import Interval, decide, mean_interval, paired_differences
 
 
 @dataclass
@@ -41,12 +42,18 @@ class ClaimResult:
     interval: Interval
     verdict: str
     details: list[tuple[str, Interval]] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)  # the per-seed effects
+    margin: float = 0.0  # equivalence margin of the verdict (``stats.decide``)
+    p: float = float("nan")  # p-value of the verdict's outcome, before and after Holm across claims
+    p_holm: float = float("nan")
+    unconverged: list[str] = field(default_factory=list)  # runs whose best epoch is in the last 10%
 
     def row(self) -> dict:
         iv = self.interval
         return {"claim": self.number, "key": self.key, "title": self.title, "experiment": self.experiment,
                 "effect": self.effect, "mean": iv.mean, "low": iv.low, "high": iv.high, "n_seeds": iv.n,
-                "verdict": self.verdict}
+                "verdict": self.verdict, "margin": self.margin, "p": self.p, "p_holm": self.p_holm,
+                "n_unconverged": len(self.unconverged), "unconverged": "; ".join(self.unconverged)}
 
 
 def _per_seed(frame: pd.DataFrame, value: str = "rel_l2") -> dict[int, float]:
@@ -58,8 +65,11 @@ def _log_ratio(num: Mapping[int, float], den: Mapping[int, float]) -> dict[int, 
 
 
 def _result(number, key, title, experiment, effect, diffs, details) -> ClaimResult:
-    iv = mean_interval(diffs)
-    return ClaimResult(number, key, title, experiment, effect, iv, verdict(iv, +1), details)
+    """The claim on its own: no margin, no correction (``report.compute_claims`` applies both)."""
+    d = decide(diffs, +1, 0.0)
+    outcome = d.outcome if d.p <= 0.05 else "inconclusive"
+    return ClaimResult(number, key, title, experiment, effect, mean_interval(diffs), outcome, details,
+                       values=list(diffs), p=d.p, p_holm=d.p)
 
 
 def top_res(train_res: int, ladder) -> int:

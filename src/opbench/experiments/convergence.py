@@ -1,0 +1,41 @@
+"""Which of a claim's training runs had not converged: best validation epoch in the last 10%.
+
+A run's best epoch and epoch budget are read from what its training wrote: the checkpoint's meta
+(``epoch``, ``epochs``) for claim-experiment runs, ``train_info.json`` (``best_epoch``,
+``recipe.epochs``) for base-pipeline runs (claim 6). The flag itself is ``stats.not_converged``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from opbench.experiments.stats import not_converged
+
+
+def run_epochs(path: str | os.PathLike) -> tuple[int, int]:
+    """(best epoch, epochs) of the run that wrote ``path`` (a model.pt or a train_info.json)."""
+    path = Path(path)
+    if path.suffix == ".json":
+        info = json.loads(path.read_text())
+        return int(info["best_epoch"]), int(info["recipe"]["epochs"])
+    meta = torch.load(path, map_location="cpu", weights_only=True).get("meta", {})
+    if "epoch" not in meta or "epochs" not in meta:
+        raise ValueError(f"{path}: checkpoint meta lacks epoch/epochs (written by an older opbench?)")
+    return int(meta["epoch"]), int(meta["epochs"])
+
+
+def run_label(path: str | os.PathLike) -> str:
+    """A run's name from its directory below ``runs/``, e.g. 'heat/transformer/r64_n256/seed0'."""
+    parts = Path(path).parent.parts
+    return "/".join(parts[parts.index("runs") + 1:]) if "runs" in parts else str(Path(path).parent)
+
+
+def unconverged_runs(paths: Sequence[str | os.PathLike], tail: float = 0.1) -> list[str]:
+    """Labels of the runs among ``paths`` whose best validation epoch lies in the last ``tail`` of
+    their epochs."""
+    return [run_label(p) for p in paths if not_converged(*run_epochs(p), tail=tail)]
