@@ -103,3 +103,39 @@ def test_not_converged_runs_are_read_from_checkpoints_and_train_info(tmp_path) -
     assert "<th>not converged</th>" in front and "<td>2 runs</td>" in front and "<th>p (Holm)</th>" in front
     assert "heat/transformer/r32_n8/seed0" in sections and "margin 0.262" in sections
     assert front.count("<td>none</td>") == 0  # the five 'not run' rows show a dash, not 'none'
+
+
+def test_the_best_transformer_variant_is_judged_beside_the_plain_one() -> None:
+    """Plain Transformer error grows 3x (holds); of two variants, the one that stays flat is chosen
+    and its verdict is 'equivalent'; both appear side by side in the table."""
+    plain = _discretization_table(3.0)
+    flat = plain[plain["model"] == "fno"].assign(model="transformer_point")
+    half = _discretization_table(1.5)
+    half = half[half["model"] == "transformer"].assign(model="transformer_rms")
+    m = {"discretization": pd.concat([plain, flat, half], ignore_index=True)}
+    exp = _exp()
+    exp["claims"]["discretization"]["variants"] = ["transformer_rms", "transformer_point"]
+    r = compute_claims(m, exp, [32, 64, 128])[0]
+    assert r.verdict == "holds" and r.interval.mean == pytest.approx(math.log(3.0), abs=1e-3)
+    assert r.variant.contender == "transformer_point" and r.variant.verdict == "equivalent"
+    row = r.row()
+    assert row["best_variant"] == "transformer_point" and row["variant_verdict"] == "equivalent"
+    front, _ = claims_html({"claims": [row | {"details": [], "figure": None}]})
+    assert "<th>best Transformer variant</th>" in front and "transformer_point: 0 [" in front
+    # without variants the column is not shown
+    front, _ = claims_html({"claims": [compute_claims(m, _exp(), [32, 64, 128])[0].row() | {"details": []}]})
+    assert "best Transformer variant" not in front
+
+
+def test_variants_must_be_models_of_their_claim() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from opbench.config import ConfigError, validate_config
+
+    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / "smoke.yaml").read_text())
+    cfg["experiments"]["claims"]["scale"]["variants"] = ["galerkin"] if "galerkin" not in \
+        cfg["experiments"]["claims"]["scale"]["models"] else ["deeponet"]
+    with pytest.raises(ConfigError, match=r"experiments.claims.scale.variants: '\w+' must be one of its models"):
+        validate_config(cfg)

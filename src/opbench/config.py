@@ -274,7 +274,7 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
             raise ConfigError(f"experiments.models.{mname}.patch: {patch} does not divide resolutions {bad} of "
                               f"pdes.{pde}.ladder (allowed: a patch size dividing every ladder resolution)")
     for name, claim in exp["claims"].items():
-        for field in ("models", "matrix_models"):
+        for field in ("models", "matrix_models", "variants"):
             for m in claim.get(field, []):
                 if m not in exp["models"]:
                     raise ConfigError(f"experiments.claims.{name}.{field}: {m!r} is not in experiments.models "
@@ -285,6 +285,10 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
             if claim.get("enabled") and name != "multiscale" and claim.get(field) not in claim.get("models", []):
                 raise ConfigError(f"experiments.claims.{name}.{field}: {claim.get(field)!r} must be one of its "
                                   f"models (allowed: {', '.join(claim.get('models', []))})")
+        for v in claim.get("variants", []) if claim.get("enabled") else []:
+            if v not in claim.get("models", []):
+                raise ConfigError(f"experiments.claims.{name}.variants: {v!r} must be one of its models, which are "
+                                  f"trained and measured (allowed: {', '.join(claim.get('models', []))})")
         for r in claim.get("matrix_res", []):
             if r not in ladder:
                 raise ConfigError(f"experiments.claims.{name}.matrix_res: {r} is not on pdes.{pde}.ladder "

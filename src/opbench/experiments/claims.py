@@ -47,13 +47,19 @@ class ClaimResult:
     p: float = float("nan")  # p-value of the verdict's outcome, before and after Holm across claims
     p_holm: float = float("nan")
     unconverged: list[str] = field(default_factory=list)  # runs whose best epoch is in the last 10%
+    variant: ClaimResult | None = None  # the same claim with the best Transformer variant as contender
+    contender: str = ""  # set on a variant result: the variant's model name
 
     def row(self) -> dict:
-        iv = self.interval
+        iv, v = self.interval, self.variant
+        nan = float("nan")
         return {"claim": self.number, "key": self.key, "title": self.title, "experiment": self.experiment,
                 "effect": self.effect, "mean": iv.mean, "low": iv.low, "high": iv.high, "n_seeds": iv.n,
                 "verdict": self.verdict, "margin": self.margin, "p": self.p, "p_holm": self.p_holm,
-                "n_unconverged": len(self.unconverged), "unconverged": "; ".join(self.unconverged)}
+                "n_unconverged": len(self.unconverged), "unconverged": "; ".join(self.unconverged),
+                "best_variant": v.contender if v else "", "variant_mean": v.interval.mean if v else nan,
+                "variant_low": v.interval.low if v else nan, "variant_high": v.interval.high if v else nan,
+                "variant_verdict": v.verdict if v else "", "variant_p_holm": v.p_holm if v else nan}
 
 
 def _per_seed(frame: pd.DataFrame, value: str = "rel_l2") -> dict[int, float]:
