@@ -273,7 +273,12 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
         if bad:
             raise ConfigError(f"experiments.models.{mname}.patch: {patch} does not divide resolutions {bad} of "
                               f"pdes.{pde}.ladder (allowed: a patch size dividing every ladder resolution)")
+    from opbench.experiments.registry import claim_specs
+
+    known = [spec.key for spec in claim_specs()]
     for name, claim in exp["claims"].items():
+        if name not in known:
+            raise ConfigError(f"experiments.claims.{name}: not a registered claim (allowed: {', '.join(known)})")
         for field in ("models", "matrix_models", "variants"):
             for m in claim.get(field, []):
                 if m not in exp["models"]:

@@ -8,6 +8,7 @@ from opbench.experiments.plan import (
     enabled_claims,
     multiscale_runs,
 )
+from opbench.experiments.registry import get_claim
 
 EXP = config.get("experiments") or {}
 EXP_CLAIMS = enabled_claims(config)
@@ -47,10 +48,11 @@ def exp_train_inputs(wildcards):
 
 
 def exp_eval_inputs(wildcards):
-    if wildcards.claim == "multiscale":  # claim 6 reads the base pipeline's Navier-Stokes runs
+    inputs = get_claim(wildcards.claim).inputs
+    if inputs == "base_runs":  # claim 6 reads the base pipeline's Navier-Stokes runs
         runs = [run_dir(p, m, s) for p, m, s in multiscale_runs(config)]
         return {"metrics": [f"{d}/metrics.csv" for d in runs], "spectra": [f"{d}/spectra.csv" for d in runs]}
-    sets = list(exp_anti_tests().values()) if wildcards.claim == "quadrature" else exp_pde_sets()
+    sets = list(exp_anti_tests().values()) if inputs == "antiderivative" else exp_pde_sets()
     return {"checkpoints": exp_checkpoints(claim_cells(config, wildcards.claim)), "sets": sets}
 
 
@@ -59,7 +61,7 @@ def exp_claim_runs():
     the checkpoints of its cells, or for claim 6 the base runs' train_info.json."""
     runs = {}
     for c in EXP_CLAIMS:
-        if c == "multiscale":
+        if get_claim(c).inputs == "base_runs":
             runs[c] = [f"{run_dir(p, m, s)}/train_info.json" for p, m, s in multiscale_runs(config)]
         else:
             runs[c] = exp_checkpoints(claim_cells(config, c))

@@ -70,12 +70,17 @@ def _log_ratio(num: Mapping[int, float], den: Mapping[int, float]) -> dict[int, 
     return {s: float(np.log(num[s] / den[s])) for s in num if s in den and num[s] > 0 and den[s] > 0}
 
 
-def _result(number, key, title, experiment, effect, diffs, details) -> ClaimResult:
-    """The claim on its own: no margin, no correction (``report.compute_claims`` applies both)."""
+def claim_result(number: int, key: str, title: str, experiment: str, effect: str, diffs: list[float],
+                 details: list[tuple[str, Interval]]) -> ClaimResult:
+    """A claim's result from its per-seed effects ``diffs``: interval and verdict on its own, with no
+    margin and no correction (``report.compute_claims`` applies both)."""
     d = decide(diffs, +1, 0.0)
     outcome = d.outcome if d.p <= 0.05 else "inconclusive"
     return ClaimResult(number, key, title, experiment, effect, mean_interval(diffs), outcome, details,
                        values=list(diffs), p=d.p, p_holm=d.p)
+
+
+_result = claim_result
 
 
 def top_res(train_res: int, ladder) -> int:
@@ -184,7 +189,8 @@ def multiscale(m: pd.DataFrame, contender: str, reference: str) -> ClaimResult:
 
 
 def not_run(key: str, reason: str) -> ClaimResult:
-    from opbench.experiments.plan import CLAIMS
+    from opbench.experiments.registry import get_claim
 
-    number, title = CLAIMS[key]
+    spec = get_claim(key)
+    number, title = spec.number, spec.title
     return ClaimResult(number, key, title, reason, "–", Interval(np.nan, np.nan, np.nan, 0), "not run")

@@ -10,44 +10,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-CLAIMS = {
-    "discretization": (1, "Discretization invariance"),
-    "quadrature": (2, "Quadrature transfer"),
-    "finite_vectors": (3, "Finite vectors against functions"),
-    "scale": (4, "Scale invariance"),
-    "input_families": (5, "Input generalization"),
-    "multiscale": (6, "Multi-scale (Navier-Stokes)"),
-}
-RUNNABLE = ("discretization", "quadrature", "finite_vectors", "scale", "input_families", "multiscale")
+from opbench.experiments.registry import claim_specs, get_claim
+
 ANTIDERIVATIVE = "antiderivative"
 
 Cell = tuple[str, str, int, int]
+
+
+def claim_titles() -> dict[str, tuple[int, str]]:
+    """key -> (number, title) of every registered claim (``opbench.experiments.registry``)."""
+    return {s.key: (s.number, s.title) for s in claim_specs()}
 
 
 def enabled_claims(cfg: Mapping[str, Any]) -> list[str]:
     """Enabled claims, in claim order (the others become 'not run' rows)."""
     exp = cfg.get("experiments") or {}
     claims = exp.get("claims") or {}
-    return [c for c in RUNNABLE if (claims.get(c) or {}).get("enabled", False)]
+    return [s.key for s in claim_specs() if (claims.get(s.key) or {}).get("enabled", False)]
 
 
 def claim_cells(cfg: Mapping[str, Any], claim: str) -> list[Cell]:
+    """The training cells one claim needs (its registry entry's ``cells``), without duplicates."""
     exp = cfg["experiments"]
-    c = exp["claims"][claim]
-    pde, res, n = exp["pde"], int(exp["train_res"]), int(exp["n_train"])
-    models = list(c.get("models", []))
-    if claim == "discretization":
-        cells = [(pde, m, res, n) for m in models]
-        cells += [(pde, m, int(r), n) for m in c.get("matrix_models", []) for r in c.get("matrix_res", [])]
-    elif claim == "finite_vectors":
-        cells = [(pde, m, res, int(k)) for m in models for k in sorted({*c["n_train"], n})]
-    elif claim == "quadrature":
-        cells = [(ANTIDERIVATIVE, m, res, n) for m in models]
-    elif claim == "multiscale":
-        cells = []  # reads the base pipeline's Navier-Stokes runs (multiscale_runs)
-    else:
-        cells = [(pde, m, res, n) for m in models]
-    return list(dict.fromkeys(cells))
+    return list(dict.fromkeys(get_claim(claim).cells(exp, exp["claims"][claim])))
 
 
 def multiscale_runs(cfg: Mapping[str, Any]) -> list[tuple[str, str, int]]:

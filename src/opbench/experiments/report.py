@@ -10,9 +10,7 @@ from typing import Any
 import pandas as pd
 
 from opbench.experiments import claims as C
-from opbench.experiments import figures as F
-from opbench.experiments.multiscale import figure as multiscale_figure
-from opbench.experiments.plan import CLAIMS
+from opbench.experiments.registry import claim_specs
 from opbench.experiments.stats import decide, holm_outcomes
 from opbench.report import html as h
 
@@ -41,22 +39,6 @@ def apply_margin_and_holm(results: Sequence[C.ClaimResult], exp: Mapping[str, An
     _holm_in_place(ran, exp)
 
 
-def _effect_and_figure(key: str, m: pd.DataFrame, res: int):
-    """(effect(contender, reference) -> ClaimResult, figure function, its arguments) of one claim."""
-    if key == "discretization":
-        return (lambda con, ref: C.discretization(m, con, ref, res)), F.discretization, (m, res)
-    if key == "finite_vectors":
-        return (lambda con, ref: C.finite_vectors(m, con, ref, int(m["n_train"].max()))), F.finite_vectors, (m, res)
-    if key == "scale":
-        base_tau = float(m.loc[m["kind"] == "tau", "param"].iloc[0])
-        return (lambda con, ref: C.scale(m, con, ref, base_tau)), F.scale, (m,)
-    if key == "input_families":
-        return (lambda con, ref: C.input_families(m, con, ref)), F.input_families, (m,)
-    if key == "multiscale":
-        return (lambda con, ref: C.multiscale(m, con, ref)), multiscale_figure, (m,)
-    return (lambda con, ref: C.quadrature(m, con, ref, res)), F.quadrature, (m,)
-
-
 def _best_variant(effect, variants: Sequence[str], reference: str) -> C.ClaimResult | None:
     """The claim with each Transformer variant as contender; the one with the smallest mean effect
     (the variant that fares best against the reference), or None without variants."""
@@ -80,18 +62,21 @@ def compute_claims(measurements: Mapping[str, pd.DataFrame], exp: Mapping[str, A
     variant as contender (``ClaimResult.variant``), Holm-corrected across the claims that have one.
     """
     out, figures = [], figures or {}
-    res = int(exp["train_res"])
-    for key in sorted(CLAIMS, key=lambda k: CLAIMS[k][0]):
+    for spec in claim_specs():
+        key = spec.key
         if key not in measurements:
             out.append(C.not_run(key, "not run: disabled in the config"))
             continue
         m, cfg = measurements[key], exp["claims"][key]
-        effect, fig, args = _effect_and_figure(key, m, res)
+
+        def effect(con: str, ref: str, spec=spec, m=m) -> C.ClaimResult:
+            return spec.effect(m, con, ref, exp)
+
         r = effect(cfg["contender"], cfg["reference"])
         r.variant = _best_variant(effect, cfg.get("variants", []), cfg["reference"])
-        if key in figures:
+        if key in figures and spec.figure is not None:
             Path(figures[key]).parent.mkdir(parents=True, exist_ok=True)
-            fig(*args, Path(figures[key]))
+            spec.figure(m, exp, Path(figures[key]))
         r.unconverged = list((unconverged or {}).get(key, []))
         out.append(r)
     apply_margin_and_holm(out, exp)
@@ -192,9 +177,9 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
         "95% Student-t interval over seeds. With the claim's equivalence margin m (log 1.3 unless configured), a "
         "claim holds when a one-sided t-test shows the effect above m, does not hold when it shows it below -m, "
         "is equivalent when two one-sided tests (TOST) show it within +-m, and is inconclusive otherwise; each "
-        "claim's p-value is that of its most significant outcome, Holm-corrected across the claim experiments "
-        f"(claims 1-6) at alpha = {payload.get('alpha', DEFAULT_ALPHA):g}. 'Not converged' counts the claim's "
-        "training runs whose best validation epoch fell in the last 10% of their epochs: more budget could "
+        "claim's p-value is that of its most significant outcome, Holm-corrected across the claims that ran "
+        f"(the physics rows aside) at alpha = {payload.get('alpha', DEFAULT_ALPHA):g}. 'Not converged' counts "
+        "the claim's training runs whose best validation epoch fell in the last 10% of their epochs: more budget could "
         "change those. Grid models (FNO, Transformer, MLP) are "
         "evaluated on non-uniform points by linear interpolation to and from their training grid; the Galerkin "
         "Transformer and DeepONet take the points directly.</p>"
