@@ -233,6 +233,13 @@ def test_claims_table_has_a_verdict_for_every_claim(smoke_run: Path, cfg: dict) 
     assert np.allclose(ran["margin"], cfg["experiments"].get("margin", np.log(1.3)))
     assert ((ran["p"] <= ran["p_holm"] + 1e-12) & (ran["p_holm"] <= 1)).all()
     assert (ran["n_unconverged"] >= 0).all()
+    # claims 1 and 4 list Transformer variants: the best one is judged beside the plain Transformer
+    by_key = table.set_index("key")
+    assert by_key.loc["discretization", "best_variant"] in {"transformer_point", "transformer_rms"}
+    assert by_key.loc["scale", "best_variant"] == "transformer_rms"
+    assert by_key.loc["scale", "variant_mean"] < by_key.loc["scale", "mean"]  # RMS: exactly equivariant
+    assert set(by_key.loc[["discretization", "scale"], "variant_verdict"]) <= {"holds", "does not hold",
+                                                                               "equivalent", "inconclusive"}
     bands = pd.read_csv(smoke_run / "results/experiments/multiscale/measurements.csv")
     ns = cfg["experiments"]["claims"]["multiscale"]["pdes"]
     assert set(bands["nu"]) == {cfg["pdes"][p]["params"]["nu"] for p in ns}
@@ -242,6 +249,7 @@ def test_claims_table_has_a_verdict_for_every_claim(smoke_run: Path, cfg: dict) 
         assert f'id="claim-{key}"' in html and (smoke_run / f"results/report/figures/claims/{key}.png").is_file()
     assert "high-band err transformer / err fno" in html
     assert "<th>not converged</th>" in html and "<th>p (Holm)</th>" in html
+    assert "<th>best Transformer variant</th>" in html
 
 
 def test_fresh_solve_truth_is_the_solver_on_the_restricted_input(smoke_run: Path, cfg: dict) -> None:
