@@ -2,7 +2,8 @@
 
 A *cell* is one training setting ``(task, model, train_res, n_train)``; each is trained once per
 seed and shared by every claim that needs it (claims 1, 4 and 5 evaluate the same PDE models).
-``task`` is the experiments' PDE name or ``antiderivative``.
+``task`` is the experiments' PDE name or ``antiderivative``. Each claim's cells come from its
+registry entry (``opbench.experiments.registry``).
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from opbench.experiments.registry import claim_specs, get_claim
+from opbench.experiments.builtin_claims import ANTIDERIVATIVE
+from opbench.experiments.registry import Cell, claim_specs, get_claim
 
-ANTIDERIVATIVE = "antiderivative"
-
-Cell = tuple[str, str, int, int]
+__all__ = ["ANTIDERIVATIVE", "Cell", "all_cells", "cell_dir", "claim_cells", "claim_titles", "enabled_claims",
+           "multiscale_runs"]
 
 
 def claim_titles() -> dict[str, tuple[int, str]]:
