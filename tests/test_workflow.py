@@ -250,6 +250,11 @@ def test_claims_table_has_a_verdict_for_every_claim(smoke_run: Path, cfg: dict) 
     assert "high-band err transformer / err fno" in html
     assert "<th>not converged</th>" in html and "<th>p (Holm)</th>" in html
     assert "<th>best Transformer variant</th>" in html
+    # an experiment model's own training changes (transformer_point: 3 epochs) reach its runs
+    runs = smoke_run / "results/experiments/runs" / cfg["experiments"]["pde"]
+    epochs = {m: len(pd.read_csv(next((runs / m).glob("r*_n*/seed0/history.csv")))) for m in ("transformer",
+                                                                                             "transformer_point")}
+    assert epochs == {"transformer": cfg["experiments"]["training"]["epochs"], "transformer_point": 3}
 
 
 def test_fresh_solve_truth_is_the_solver_on_the_restricted_input(smoke_run: Path, cfg: dict) -> None:

@@ -58,8 +58,8 @@ if EXP:
             task="[a-z][a-z0-9_]*",
             n=r"\d+",
         params:
-            model_cfg=lambda wc: EXP["models"][wc.model],
-            training=EXP["training"],
+            model_cfg=exp_model_hyper,
+            training=exp_training_recipe,
             seeds=EXP_SEEDS,
             n_val=EXP["n_val"],
             root_seed=config["seed"],

@@ -41,6 +41,19 @@ def exp_checkpoints(cells):
     return [f"{cell_dir(c)}/seed{s}/model.pt" for c in cells for s in EXP_SEEDS]
 
 
+def exp_model_hyper(wildcards):
+    """The experiment model's type and hyperparameters, without its training override."""
+    return {k: v for k, v in EXP["models"][wildcards.model].items() if k != "training"}
+
+
+def exp_training_recipe(wildcards):
+    """The experiments' shared recipe, then the model's own changes (``experiments.models.X.training``):
+    a model that needs another learning rate or more epochs gets them, as in the base pipeline."""
+    recipe = {k: v for k, v in EXP["training"].items() if k != "seeds"}
+    recipe.update(EXP["models"][wildcards.model].get("training", {}))
+    return recipe
+
+
 def exp_train_inputs(wildcards):
     if wildcards.task == ANTIDERIVATIVE:
         return {s: f"{ANTI_DIR}/{s}_s{wildcards.res}.nc" for s in ("train", "val")}
