@@ -279,7 +279,7 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
     for name, claim in exp["claims"].items():
         if name not in known:
             raise ConfigError(f"experiments.claims.{name}: not a registered claim (allowed: {', '.join(known)})")
-        for field in ("models", "matrix_models", "variants"):
+        for field in ("models", "matrix_models", "variants", "retrained"):
             for m in claim.get(field, []):
                 if m not in exp["models"]:
                     raise ConfigError(f"experiments.claims.{name}.{field}: {m!r} is not in experiments.models "
@@ -294,10 +294,11 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
             if v not in claim.get("models", []):
                 raise ConfigError(f"experiments.claims.{name}.variants: {v!r} must be one of its models, which are "
                                   f"trained and measured (allowed: {', '.join(claim.get('models', []))})")
-        for r in claim.get("matrix_res", []):
-            if r not in ladder:
-                raise ConfigError(f"experiments.claims.{name}.matrix_res: {r} is not on pdes.{pde}.ladder "
-                                  f"(allowed: {', '.join(map(str, ladder))})")
+        for field in ("matrix_res", "retrain_res"):
+            for r in claim.get(field, []):
+                if r not in ladder:
+                    raise ConfigError(f"experiments.claims.{name}.{field}: {r} is not on pdes.{pde}.ladder "
+                                      f"(allowed: {', '.join(map(str, ladder))})")
         if any(n > spec["samples"]["train"] for n in claim.get("n_train", [])):
             raise ConfigError(f"experiments.claims.{name}.n_train: sizes must be <= pdes.{pde}.samples.train "
                               f"({spec['samples']['train']})")

@@ -86,6 +86,7 @@ if EXP:
             exp=EXP,
             ladder=exp_ladder(),
             anti_tests=exp_anti_tests(),
+            train_files=exp_train_files,
             base_tau=pde_cfg(EXP["pde"])["grf"]["tau"],
             nu={p: pde_cfg(p)["params"]["nu"] for p in (EXP["claims"].get("multiscale") or {}).get("pdes", [])},
         threads: 1

@@ -66,7 +66,15 @@ def exp_eval_inputs(wildcards):
         runs = [run_dir(p, m, s) for p, m, s in multiscale_runs(config)]
         return {"metrics": [f"{d}/metrics.csv" for d in runs], "spectra": [f"{d}/spectra.csv" for d in runs]}
     sets = list(exp_anti_tests().values()) if inputs == "antiderivative" else exp_pde_sets()
-    return {"checkpoints": exp_checkpoints(claim_cells(config, wildcards.claim)), "sets": sets}
+    return {"checkpoints": exp_checkpoints(claim_cells(config, wildcards.claim)), "sets": sets,
+            "train_data": list(exp_train_files(wildcards).values())}
+
+
+def exp_train_files(wildcards):
+    """Resolution -> the PDE's training data a claim fits its own baselines on (registry ``train_data``)."""
+    spec = get_claim(wildcards.claim)
+    res = spec.train_data(EXP, EXP["claims"][spec.key]) if spec.train_data else []
+    return {int(r): data_file(EXP["pde"], "train", r) for r in res}
 
 
 def exp_claim_runs():

@@ -31,7 +31,8 @@ if spec.inputs == "base_runs":  # claim 6: band errors and spectra of the base p
                          spectra=[pd.read_csv(f) for f in sm.input.spectra])
 else:
     ctx = MeasureContext(load, exp, exp["claims"][spec.key], p.ladder, set_dir=Path(sm.input.sets[0]).parent,
-                         anti_tests={k: Path(v) for k, v in p.anti_tests.items()}, base_tau=float(p.base_tau))
+                         anti_tests={k: Path(v) for k, v in p.anti_tests.items()}, base_tau=float(p.base_tau),
+                         train_file=lambda r: Path(p.train_files[int(r)]))
 table = spec.measure(ctx)
 write_csv_atomic(table, sm.output[0])
 print(table.to_string(), file=sys.stderr)

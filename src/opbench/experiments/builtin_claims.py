@@ -97,17 +97,30 @@ def _n_trains(exp, c) -> list[int]:
 
 
 def _finite_vectors_cells(exp, c) -> list[Cell]:
-    pde, res, _ = _base(exp)
-    return [(pde, m, res, k) for m in _models(c) for k in _n_trains(exp, c)]
+    pde, res, n = _base(exp)
+    cells = [(pde, m, res, k) for m in _models(c) for k in _n_trains(exp, c)]
+    # the FNO paper's finite-vector failure: a dense network retrained at each resolution
+    return cells + [(pde, m, int(r), n) for m in c.get("retrained", []) for r in c.get("retrain_res", [])]
+
+
+def _finite_vectors_data(exp, c) -> list[int]:
+    """Resolutions of the training data the least-squares map is fitted on."""
+    return [int(r) for r in c.get("retrain_res", [])] if c.get("linear_map", False) else []
+
+
+def _finite_vectors_measure(ctx: MeasureContext):
+    c, res = ctx.claim, int(ctx.exp["train_res"])
+    return _measure().finite_vectors(ctx.load, _models(c), res, _n_trains(ctx.exp, c), ctx.exp["seeds"], ctx.ladder,
+                                     ctx.set_dir, retrained=c.get("retrained", []),
+                                     retrain_res=[int(r) for r in c.get("retrain_res", [])],
+                                     train_file=ctx.train_file if c.get("linear_map", False) else None,
+                                     n_full=int(ctx.exp["n_train"]))
 
 
 register(ClaimSpec(
     "finite_vectors", 3, "Finite vectors against functions",
     effect=lambda m, con, ref, exp: _c().finite_vectors(m, con, ref, int(m["n_train"].max())),
-    cells=_finite_vectors_cells,
-    measure=lambda ctx: _measure().finite_vectors(ctx.load, _models(ctx.claim), int(ctx.exp["train_res"]),
-                                                  _n_trains(ctx.exp, ctx.claim), ctx.exp["seeds"], ctx.ladder,
-                                                  ctx.set_dir),
+    cells=_finite_vectors_cells, measure=_finite_vectors_measure, train_data=_finite_vectors_data,
     figure=lambda m, exp, path: _F().finite_vectors(m, int(exp["train_res"]), path)))
 
 

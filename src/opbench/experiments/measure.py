@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from opbench.data.netcdf import read_pair
+from opbench.evaluation.metrics import rel_l2
 from opbench.experiments.apply import Trained, equivariance_error, score
+from opbench.experiments.baselines import LinearMap
 from opbench.experiments.data import FAMILIES
 
 Loader = Callable[[str, int, int, int], Trained]  # (model, train_res, n_train, seed) -> Trained
@@ -29,7 +33,13 @@ def discretization(load: Loader, models: Sequence[str], cells: Sequence[tuple[st
 
 
 def finite_vectors(load: Loader, models: Sequence[str], res: int, n_trains: Sequence[int], seeds: Sequence[int],
-                   ladder: Sequence[int], set_dir: Path) -> pd.DataFrame:
+                   ladder: Sequence[int], set_dir: Path, *, retrained: Sequence[str] = (),
+                   retrain_res: Sequence[int] = (), train_file: Callable[[int], Path] | None = None,
+                   n_full: int = 0) -> pd.DataFrame:
+    """Models trained at ``res`` on every rung; models in ``retrained`` trained and scored at each of
+    ``retrain_res`` (model ``<name>@retrained``, as the FNO paper's FCN); with ``train_file``, the
+    least-squares linear map fitted on the first ``n_full`` training samples at each of those
+    resolutions (model ``linear_lstsq``)."""
     rows = []
     for model in models:
         for n in n_trains:
@@ -38,6 +48,19 @@ def finite_vectors(load: Loader, models: Sequence[str], res: int, n_trains: Sequ
                 for r in ladder:
                     rows.append({"model": model, "seed": seed, "train_res": res, "n_train": n, "eval_res": r,
                                  **score(t, set_dir / f"restricted_s{r}.nc")})
+    for model in retrained:
+        for r in retrain_res:
+            for seed in seeds:
+                rows.append({"model": f"{model}@retrained", "seed": seed, "train_res": r, "n_train": n_full,
+                             "eval_res": r, **score(load(model, r, n_full, seed), set_dir / f"restricted_s{r}.nc")})
+    if train_file is not None:
+        for r in retrain_res:
+            a, u, _ = read_pair(train_file(r))
+            fit = LinearMap(a[:n_full], u[:n_full])
+            ta, tu, _ = read_pair(set_dir / f"restricted_s{r}.nc")
+            err = float(np.mean(rel_l2(fit.predict(ta), tu)))
+            rows += [{"model": "linear_lstsq", "seed": seed, "train_res": r, "n_train": n_full, "eval_res": r,
+                      "rel_l2": err} for seed in seeds]
     return pd.DataFrame(rows)
 
 

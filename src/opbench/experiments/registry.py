@@ -36,6 +36,7 @@ class MeasureContext:
     nu: Mapping[str, float] | None = None
     metrics: Sequence[Any] = ()  # claim 6: base runs' metrics and spectra tables
     spectra: Sequence[Any] = ()
+    train_file: Callable[[int], Path] | None = None  # the PDE's training data at a resolution (``train_data``)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,9 @@ class ClaimSpec:
     """One claim. ``effect(measurements, contender, reference, exp)`` returns its ClaimResult;
     ``cells(exp, claim_cfg)`` the training cells; ``measure(ctx)`` its measurement table;
     ``figure(measurements, exp, path)`` writes its figure; ``inputs`` names the evaluation data it
-    reads (the PDE's test sets, the antiderivative task's, or the base pipeline's runs)."""
+    reads (the PDE's test sets, the antiderivative task's, or the base pipeline's runs);
+    ``train_data(exp, claim_cfg)`` the resolutions of the PDE's training data it reads itself (to fit
+    a baseline such as the least-squares map)."""
 
     key: str
     number: int
@@ -53,6 +56,7 @@ class ClaimSpec:
     measure: Callable[[MeasureContext], Any]
     figure: Callable[..., Any] | None = None
     inputs: str = "pde_sets"
+    train_data: Callable[[Mapping[str, Any], Mapping[str, Any]], list[int]] | None = None
 
     def __post_init__(self) -> None:
         if self.inputs not in INPUTS:

@@ -1,0 +1,64 @@
+"""Oracle baselines of the claims: the least-squares map and the low-pass prediction."""
+
+import numpy as np
+
+from opbench.experiments.baselines import LinearMap, lowpass
+
+
+def test_least_squares_map_solves_a_linear_toy_exactly():
+    rng = np.random.default_rng(0)
+    w, b = rng.standard_normal((12, 12)), rng.standard_normal(12)
+    a = rng.standard_normal((40, 12))
+    fit = LinearMap(a, a @ w + b)
+    test = rng.standard_normal((5, 12))
+    assert np.allclose(fit.predict(test), test @ w + b, atol=1e-10)
+
+
+def test_least_squares_map_recovers_heat_multiplier_from_enough_samples():
+    from opbench.solvers.heat import solve_heat
+
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((64, 32))
+    fit = LinearMap(a, solve_heat(a, 0.01, 0.1))
+    test = rng.standard_normal((3, 32))
+    assert np.allclose(fit.predict(test), solve_heat(test, 0.01, 0.1), atol=1e-8)
+
+
+def test_lowpass_keeps_low_modes_and_removes_high_ones():
+    x = np.arange(32) / 32
+    low = np.sin(2 * np.pi * 2 * x)[:, None] * np.ones(32)[None]
+    high = np.cos(2 * np.pi * 10 * x)[None, :] * np.ones(32)[:, None]
+    assert np.allclose(lowpass(low + high, 8), low, atol=1e-12)
+
+
+class _Echo:
+    """A stand-in for a trained model: predicts its input (the identity map)."""
+
+    def predict(self, a, x=None):
+        return a
+
+
+def test_claim3_measures_retrained_models_and_the_least_squares_map_at_each_resolution(tmp_path):
+    from opbench.data.netcdf import write_netcdf
+    from opbench.experiments.data import dataset
+    from opbench.experiments.measure import finite_vectors
+    from opbench.solvers.heat import solve_heat
+
+    rng = np.random.default_rng(2)
+    for r in (8, 16):
+        for name, n in (("train", 40), ("restricted", 6)):
+            a = rng.standard_normal((n, r))
+            write_netcdf(dataset(a, solve_heat(a, 0.01, 0.05), np.arange(r) / r, {}), tmp_path / f"{name}_s{r}.nc")
+    loaded = []
+
+    def load(model, res, n, seed):
+        loaded.append((model, res, n, seed))
+        return _Echo()
+
+    m = finite_vectors(load, ["mlp"], 8, [40], [0, 1], [8, 16], tmp_path, retrained=["mlp"], retrain_res=[8, 16],
+                       train_file=lambda r: tmp_path / f"train_s{r}.nc", n_full=40)
+    assert {("mlp", 16, 40, 0), ("mlp", 16, 40, 1)} <= set(loaded)  # retrained at 16, not only at 8
+    ls = m[m["model"] == "linear_lstsq"]
+    assert sorted(ls["eval_res"].unique()) == [8, 16] and (ls["rel_l2"] < 1e-6).all()  # heat is linear
+    echo = m[(m["model"] == "mlp@retrained")]
+    assert (echo["rel_l2"] > 1e-3).all()  # the identity is not the heat operator
