@@ -62,3 +62,27 @@ def test_claim3_measures_retrained_models_and_the_least_squares_map_at_each_reso
     assert sorted(ls["eval_res"].unique()) == [8, 16] and (ls["rel_l2"] < 1e-6).all()  # heat is linear
     echo = m[(m["model"] == "mlp@retrained")]
     assert (echo["rel_l2"] > 1e-3).all()  # the identity is not the heat operator
+
+
+def test_claim5_effect_uses_normalised_absolute_errors_so_tiny_outputs_do_not_dominate():
+    """Both models make the same absolute error on every family; on the 'rough' family the outputs are
+    1000x smaller, so the relative error there is 1000x larger for the model whose GRF error is small
+    relative to its family's. The absolute effect is zero; the relative one would not be."""
+    import pandas as pd
+
+    from opbench.experiments.claims import input_families
+
+    rows = []
+    for seed in range(5):
+        j = 1 + 0.01 * seed
+        for model, grf_abs in (("fno", 0.01), ("transformer", 0.05)):
+            rows.append({"model": model, "seed": seed, "family": "grf", "abs_err": grf_abs * j, "rel_l2": grf_abs * j})
+            rows.append({"model": model, "seed": seed, "family": "grf_rough", "abs_err": 0.02 * j,
+                         "rel_l2": min(20.0 * j, 100 * grf_abs * j)})
+    m = pd.DataFrame(rows)
+    r = input_families(m, "transformer", "fno")
+    assert "abs_err" in r.effect
+    # fno: log(0.02/0.01) = 0.69; transformer: log(0.02/0.05) = -0.92; effect -1.61 on absolute errors
+    assert np.isclose(r.interval.mean, np.log(0.02 / 0.05) - np.log(0.02 / 0.01))
+    rel = input_families(m.drop(columns="abs_err"), "transformer", "fno")
+    assert not np.isclose(rel.interval.mean, r.interval.mean)

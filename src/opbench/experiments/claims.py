@@ -13,7 +13,8 @@ equivalence margin and Holm's correction across claims (``report.compute_claims`
    integrals as truth, trapezoid targets in training).
 3. log(err_contender / err_reference), mean over the ladder, full training set.
 4. mean over lambda != 1 of log(equivariance error), contender minus reference.
-5. mean over the other input families of log(err_family / err_GRF), contender minus reference.
+5. mean over the other input families of log(err_family / err_GRF), contender minus reference, on
+   absolute errors over the inputs' common RMS (relative errors let tiny outputs dominate).
 6. mean over the Navier-Stokes viscosities of log(high-band error of the contender / that of the
    reference), at the training resolution (``opbench.experiments.multiscale``).
 
@@ -152,17 +153,31 @@ def scale(m: pd.DataFrame, contender: str, reference: str, base_tau: float) -> C
                    f"mean over lambda of log equivariance error, {contender} minus {reference}", diffs, details)
 
 
+def _family_log_ratios(gm: pd.DataFrame, value: str) -> dict[int, float]:
+    base = _per_seed(gm[gm["family"] == "grf"], value)
+    other = {int(s): float(np.log(g[value]).mean()) for s, g in gm[gm["family"] != "grf"].groupby("seed")}
+    return {s: other[s] - np.log(base[s]) for s in other if s in base}
+
+
 def input_families(m: pd.DataFrame, contender: str, reference: str) -> ClaimResult:
+    """On absolute errors normalised by the inputs' RMS (``measure.input_families``) when measured,
+    so that a family with tiny outputs does not dominate; relative errors are kept as details."""
+    value = "abs_err" if "abs_err" in m.columns else "rel_l2"
     per, details = {}, []
     for model, gm in m.groupby("model", sort=False):
-        base = _per_seed(gm[gm["family"] == "grf"])
-        other = {int(s): float(np.log(g["rel_l2"]).mean()) for s, g in gm[gm["family"] != "grf"].groupby("seed")}
-        per[model] = {s: other[s] - np.log(base[s]) for s in other if s in base}
-        details.append((f"{model}: mean log(err family / err GRF)", mean_interval(list(per[model].values()))))
+        per[model] = _family_log_ratios(gm, value)
+        details.append((f"{model}: mean log(err family / err GRF), {value}", mean_interval(list(per[model].values()))))
+        if value != "rel_l2":
+            details.append((f"{model}: mean log(err family / err GRF), rel_l2",
+                            mean_interval(list(_family_log_ratios(gm, "rel_l2").values()))))
+        for fam, gf in gm.groupby("family", sort=False):
+            details.append((f"{model}: {value} on {fam}", mean_interval(list(_per_seed(gf, value).values()))))
     diffs = paired_differences(per.get(contender, {}), per.get(reference, {}))
     return _result(5, "input_families", "A standard Transformer generalises worse to other input families",
+                   "train on GRF inputs, test on smoother/rougher GRFs, steps and sines (solver truth); errors "
+                   "are absolute, over the inputs' common RMS" if value == "abs_err" else
                    "train on GRF inputs, test on smoother/rougher GRFs, steps and sines (solver truth)",
-                   f"mean log(err family / err GRF), {contender} minus {reference}", diffs, details)
+                   f"mean log({value} family / {value} GRF), {contender} minus {reference}", diffs, details)
 
 
 def quadrature(m: pd.DataFrame, contender: str, reference: str, train_res: int) -> ClaimResult:
