@@ -198,7 +198,7 @@ def quadrature(m: pd.DataFrame, contender: str, reference: str, train_res: int) 
 
 
 def multiscale(m: pd.DataFrame, contender: str, reference: str) -> ClaimResult:
-    from opbench.experiments.multiscale import band_log_ratio
+    from opbench.experiments.multiscale import band_log_ratio, own_band_table
 
     bands = m[m["kind"] == "band"]
     nus = sorted(bands["nu"].unique(), reverse=True)
@@ -211,6 +211,13 @@ def multiscale(m: pd.DataFrame, contender: str, reference: str) -> ClaimResult:
                         mean_interval(list(band_log_ratio(g, contender, reference, "high").values()))))
         for (model, band), gm in g.groupby(["model", "band"], sort=False):
             details.append((f"nu={nu:g}, {model}: {band}-band relative error", mean_interval(list(gm["rel_l2"]))))
+    own = own_band_table(m)
+    for (nu, model, band), gm in own.groupby(["nu", "model", "band"], sort=False):
+        if band == "high":
+            details.append((f"nu={nu:g}, {model}: high-band error over the truth's own high-band content "
+                            f"(zero prediction = 1)", mean_interval(list(gm["own_rel_l2"]))))
+            details.append((f"nu={nu:g}, {model}: high-band spectrum ratio E_pred/E_true",
+                            mean_interval(list(gm["spectrum_ratio"]))))
     return _result(6, "multiscale", "A standard Transformer misses the small scales of a multi-scale flow",
                    "Navier-Stokes at viscosities " + ", ".join(f"{nu:g}" for nu in nus)
                    + ": relative error per Fourier band (low/mid/high |k|) and energy spectra, base-pipeline runs",
