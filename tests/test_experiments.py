@@ -220,3 +220,54 @@ def test_bad_multiscale_config_gives_one_clear_line(edit, fragment: str) -> None
     with pytest.raises(ConfigError) as info:
         validate_config(cfg)
     assert "\n" not in str(info.value) and fragment in str(info.value), str(info.value)
+
+
+def test_coarse_left_rule_is_the_integral_of_the_piecewise_constant_interpolant() -> None:
+    from opbench.experiments.data import coarse_left_rule
+
+    c = np.zeros((1, 4), complex)
+    c[0, 1] = 0.5  # f(x) = cos(2 pi x)
+    x = np.array([0.0, 0.1, 0.25, 0.3, 0.99])
+    # 4 cells: f(0)=1 on [0,.25), f(.25)=0, f(.5)=-1, f(.75)=0
+    expected = np.array([0.0, 0.1, 0.25, 0.25, 0.25 - 0.25])
+    assert np.allclose(coarse_left_rule(c, x, 4)[0], expected)
+
+
+def test_coarse_rule_gap_is_at_least_ten_times_a_perfect_models_interpolation_cost() -> None:
+    """With the default config's GRF and 8 cells, the rule's gap to the exact integral (relative L2 on
+    Chebyshev points) is >= 10x what linear interpolation from the 64-point training grid costs a
+    model that is exact on that grid (the 6.3e-3 that hid the trapezoid's 2.45e-3 gap), and the
+    fraction of the rule's error is 1 for the rule itself and 0 for the exact integral."""
+    import yaml
+
+    from opbench.evaluation.metrics import rel_l2
+    from opbench.experiments.data import coarse_left_rule, point_sets, rule_fraction
+
+    with open("config.yaml") as fh:
+        grf = yaml.safe_load(fh)["pdes"]["heat"]["grf"]
+    f = periodic_grf([stream(0, "gap", i) for i in range(16)], 1024, **grf)
+    c = trig_coefficients(f)
+    c[:, 0] = 0.0
+    x = point_sets(0, 64)["chebyshev"]
+    exact, rule = exact_antiderivative(c, x), coarse_left_rule(c, x, 8)
+    grid = np.arange(64) / 64
+    on_grid = exact_antiderivative(c, grid)
+    interp = np.stack([np.interp(x, np.append(grid, 1.0), np.append(g, g[0])) for g in on_grid])
+    # the antiderivative is periodic (c_0 = 0), so wrapping to F(1) = F(0) is exact
+    gap, cost = rel_l2(rule, exact).mean(), rel_l2(interp, exact).mean()
+    assert gap >= 10 * cost, (gap, cost)
+    assert np.allclose(rule_fraction(rule, exact, rule), 1.0) and np.allclose(rule_fraction(exact, exact, rule), 0.0)
+    assert np.allclose(rule_fraction(0.5 * (rule + exact), exact, rule), 0.5)
+
+
+def test_quadrature_effect_with_a_coarse_rule_is_the_difference_of_reproduced_fractions() -> None:
+    rows = []
+    for seed in range(5):
+        for model, frac in (("transformer", 0.9), ("fno", 0.5)):
+            for pts, f in (("uniform_s16", 1.0), ("chebyshev", frac + 0.01 * seed)):
+                rows.append({"model": model, "seed": seed, "points": pts, "rel_l2": 0.4, "rule_fraction": f,
+                             "rel_to_rule": 0.01, "rule_gap": 0.45})
+    r = C.quadrature(pd.DataFrame(rows), "transformer", "fno", 16)
+    assert np.isclose(r.interval.mean, 0.4) and "fraction of the rule's error" in r.effect
+    gap = [iv for label, iv in r.details if label.startswith("fno: rule gap")][0]
+    assert np.isclose(gap.mean, 45.0)

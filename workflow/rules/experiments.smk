@@ -39,6 +39,7 @@ if EXP:
             train_res=EXP["train_res"],
             ladder=exp_ladder(),
             samples={"train": EXP["n_train"], "val": EXP["n_val"], "test": EXP["n_test"]},
+            rule_cells=(EXP["claims"].get("quadrature") or {}).get("rule_cells"),
             seed=config["seed"],
         log:
             "logs/experiments/antiderivative_data.log",

@@ -12,7 +12,7 @@ from opbench.data.netcdf import read_pair
 from opbench.evaluation.metrics import rel_l2
 from opbench.experiments.apply import Trained, equivariance_error, score
 from opbench.experiments.baselines import LinearMap
-from opbench.experiments.data import FAMILIES
+from opbench.experiments.data import FAMILIES, rule_fraction
 
 Loader = Callable[[str, int, int, int], Trained]  # (model, train_res, n_train, seed) -> Trained
 
@@ -104,11 +104,22 @@ def normalised_abs_error(trained, path: Path) -> float:
 
 def quadrature(load: Loader, models: Sequence[str], res: int, n: int, seeds: Sequence[int],
                test_files: Mapping[str, Path]) -> pd.DataFrame:
+    """Error against the exact integral per point set; when the test files hold the coarse rule
+    (``data.coarse_left_rule``), also ``rule_fraction`` (the share of the rule's error a model
+    reproduces), ``rel_to_rule`` (its error against the rule it was trained on) and ``rule_gap``
+    (the rule's own error against the exact integral)."""
     rows = []
     for model in models:
         for seed in seeds:
             t = load(model, res, n, seed)
             for name, path in test_files.items():
-                rows.append({"model": model, "model_type": t.kind, "seed": seed, "points": name,
-                             **score(t, path)})
+                row = {"model": model, "model_type": t.kind, "seed": seed, "points": name, **score(t, path)}
+                ds = read_pair(path)[2]
+                if "rule" in ds:
+                    a, exact, rule = ds["a"].values, ds["u"].values, ds["rule"].values
+                    pred = t.predict(a, ds["x"].values)
+                    row.update(rule_fraction=float(np.mean(rule_fraction(pred, exact, rule))),
+                               rel_to_rule=float(np.mean(rel_l2(pred, rule))),
+                               rule_gap=float(np.mean(rel_l2(rule, exact))))
+                rows.append(row)
     return pd.DataFrame(rows)
