@@ -271,3 +271,30 @@ def test_quadrature_effect_with_a_coarse_rule_is_the_difference_of_reproduced_fr
     assert np.isclose(r.interval.mean, 0.4) and "fraction of the rule's error" in r.effect
     gap = [iv for label, iv in r.details if label.startswith("fno: rule gap")][0]
     assert np.isclose(gap.mean, 45.0)
+
+
+def _scale_table(amp: dict[str, float], tau_growth: dict[str, float]) -> pd.DataFrame:
+    rows = []
+    for seed in range(5):
+        j = 1 + 0.02 * seed
+        for model in amp:
+            for lam in (0.1, 1.0, 10.0):
+                rows.append({"model": model, "seed": seed, "kind": "equivariance", "param": lam,
+                             "value": 0.0 if lam == 1.0 else amp[model] * j})
+            for tau, f in ((5.0, 1.0), (2.5, tau_growth[model] * j), (10.0, tau_growth[model] * j)):
+                rows.append({"model": model, "seed": seed, "kind": "tau", "param": tau, "value": 0.01 * f})
+    return pd.DataFrame(rows)
+
+
+def test_scale_claim_separates_amplitude_homogeneity_from_length_scale_generalisation() -> None:
+    """An RMS-normalised Transformer is exactly homogeneous (amplitude effect hugely negative) yet
+    generalises across length scales as badly (10x) as the plain one: the verdicts must differ."""
+    m = _scale_table({"fno": 1e-2, "transformer_rms": 1e-7}, {"fno": 2.0, "transformer_rms": 20.0})
+    length = C.scale(m, "transformer_rms", "fno", 5.0)
+    amp = C.scale(m, "transformer_rms", "fno", 5.0, primary="amplitude")
+    assert np.isclose(length.interval.mean, np.log(10.0), atol=1e-9) and length.verdict == "holds"
+    assert np.isclose(amp.interval.mean, np.log(1e-5)) and amp.verdict == "does not hold"
+    other = [iv for label, iv in length.details if label.startswith("amplitude effect")][0]
+    assert np.isclose(other.mean, np.log(1e-5))
+    with pytest.raises(ValueError, match="experiments.claims.scale.primary"):
+        C.scale(m, "transformer_rms", "fno", 5.0, primary="size")

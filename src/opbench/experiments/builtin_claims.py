@@ -129,7 +129,8 @@ register(ClaimSpec(
 
 register(ClaimSpec(
     "scale", 4, "Scale invariance",
-    effect=lambda m, con, ref, exp: _c().scale(m, con, ref, float(m.loc[m["kind"] == "tau", "param"].iloc[0])),
+    effect=lambda m, con, ref, exp: _c().scale(m, con, ref, float(m.loc[m["kind"] == "tau", "param"].iloc[0]),
+                                               exp["claims"]["scale"].get("primary", "length_scale")),
     cells=_same_setting_cells,
     measure=lambda ctx: _measure().scale(ctx.load, _models(ctx.claim), *_base(ctx.exp)[1:], ctx.exp["seeds"],
                                          ctx.claim["lambdas"], ctx.claim.get("taus", []), float(ctx.base_tau),
