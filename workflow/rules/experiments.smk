@@ -54,13 +54,19 @@ if EXP:
         input:
             unpack(exp_train_inputs),
         output:
-            [f"results/experiments/runs/{{task}}/{{model}}/r{{res}}_n{{n}}/seed{s}/model.pt" for s in EXP_SEEDS],
+            # every budget and seed of one cell in one job (a job's start-up costs ~3 s of CPU)
+            [
+                f"results/experiments/{runs_root(b)}/{{task}}/{{model}}/r{{res}}_n{{n}}/seed{s}/model.pt"
+                for b in EXP_BUDGETS
+                for s in EXP_SEEDS
+            ],
         wildcard_constraints:
             task="[a-z][a-z0-9_]*",
             n=r"\d+",
         params:
             model_cfg=exp_model_hyper,
             training=exp_training_recipe,
+            budgets=EXP_BUDGETS,
             seeds=EXP_SEEDS,
             n_val=EXP["n_val"],
             root_seed=config["seed"],
@@ -80,7 +86,8 @@ if EXP:
         input:
             unpack(exp_eval_inputs),
         output:
-            "results/experiments/{claim}/measurements.csv",
+            # every budget of one claim in one job
+            [f"results/experiments/{{claim}}/{measurements_name(b)}.csv" for b in EXP_BUDGETS],
         wildcard_constraints:
             claim="|".join(EXP_CLAIMS) or "none",
         params:
@@ -88,6 +95,7 @@ if EXP:
             ladder=exp_ladder(),
             anti_tests=exp_anti_tests(),
             train_files=exp_train_files,
+            budgets=EXP_BUDGETS,
             base_tau=pde_cfg(EXP["pde"])["grf"]["tau"],
             nu={p: pde_cfg(p)["params"]["nu"] for p in (EXP["claims"].get("multiscale") or {}).get("pdes", [])},
         threads: 1
@@ -102,7 +110,7 @@ if EXP:
 
     rule exp_claims:
         input:
-            measurements=[f"results/experiments/{c}/measurements.csv" for c in EXP_CLAIMS],
+            measurements=[f for c in EXP_CLAIMS for f in exp_measurements(c)],
             runs=exp_claim_run_files(),
         output:
             table="results/experiments/claims.json",
@@ -111,6 +119,7 @@ if EXP:
         params:
             exp=EXP,
             claims=EXP_CLAIMS,
+            budgets=EXP_BUDGETS,
             ladder=exp_ladder(),
             runs=exp_claim_runs(),
         log:

@@ -3,16 +3,21 @@
 from opbench.experiments.plan import (
     ANTIDERIVATIVE,
     all_cells,
+    budget_recipe,
+    budgets,
     cell_dir,
     claim_cells,
     enabled_claims,
+    measurements_name,
     multiscale_runs,
+    runs_root,
 )
 from opbench.experiments.registry import get_claim
 
 EXP = config.get("experiments") or {}
 EXP_CLAIMS = enabled_claims(config)
 EXP_SEEDS = EXP.get("seeds", [])
+EXP_BUDGETS = budgets(config) if EXP else [1]
 ANTI_DIR = "results/experiments/data/antiderivative"
 
 
@@ -37,8 +42,15 @@ def exp_anti_tests():
     return {n: f"{ANTI_DIR}/test_{n}.nc" for n in names}
 
 
-def exp_checkpoints(cells):
-    return [f"{cell_dir(c)}/seed{s}/model.pt" for c in cells for s in EXP_SEEDS]
+def exp_checkpoints(cells, budget=1):
+    return [f"{cell_dir(c, budget)}/seed{s}/model.pt" for c in cells for s in EXP_SEEDS]
+
+
+def exp_measurements(claim):
+    """A claim's measurement tables, one per budget, in budget order (claim 6 reads the base runs,
+    which have one budget of their own: one table)."""
+    bs = [1] if get_claim(claim).inputs == "base_runs" else EXP_BUDGETS
+    return [f"results/experiments/{claim}/{measurements_name(b)}.csv" for b in bs]
 
 
 def exp_model_hyper(wildcards):
@@ -47,11 +59,12 @@ def exp_model_hyper(wildcards):
 
 
 def exp_training_recipe(wildcards):
-    """The experiments' shared recipe, then the model's own changes (``experiments.models.X.training``):
-    a model that needs another learning rate or more epochs gets them, as in the base pipeline."""
+    """Budget -> the experiments' shared recipe, then the model's own changes
+    (``experiments.models.X.training``: a model that needs another learning rate or more epochs gets
+    them, as in the base pipeline), then the budget's multiple of its epochs."""
     recipe = {k: v for k, v in EXP["training"].items() if k != "seeds"}
     recipe.update(EXP["models"][wildcards.model].get("training", {}))
-    return recipe
+    return {b: budget_recipe(recipe, b) for b in EXP_BUDGETS}
 
 
 def exp_train_inputs(wildcards):
@@ -66,7 +79,9 @@ def exp_eval_inputs(wildcards):
         runs = [run_dir(p, m, s) for p, m, s in multiscale_runs(config)]
         return {"metrics": [f"{d}/metrics.csv" for d in runs], "spectra": [f"{d}/spectra.csv" for d in runs]}
     sets = list(exp_anti_tests().values()) if inputs == "antiderivative" else exp_pde_sets()
-    return {"checkpoints": exp_checkpoints(claim_cells(config, wildcards.claim)), "sets": sets,
+    bs = [1] if inputs == "base_runs" else EXP_BUDGETS
+    checkpoints = [f for b in bs for f in exp_checkpoints(claim_cells(config, wildcards.claim), b)]
+    return {"checkpoints": checkpoints, "sets": sets,
             "train_data": list(exp_train_files(wildcards).values())}
 
 
@@ -78,19 +93,23 @@ def exp_train_files(wildcards):
 
 
 def exp_claim_runs():
-    """Claim -> the files that hold its runs' best and last epochs (for the "not converged" flag):
-    the checkpoints of its cells, or for claim 6 the base runs' train_info.json."""
-    runs = {}
-    for c in EXP_CLAIMS:
-        if get_claim(c).inputs == "base_runs":
-            runs[c] = [f"{run_dir(p, m, s)}/train_info.json" for p, m, s in multiscale_runs(config)]
-        else:
-            runs[c] = exp_checkpoints(claim_cells(config, c))
-    return runs
+    """Budget -> claim -> the files that hold its runs' best and last epochs (for the "not converged"
+    flag): the checkpoints of its cells, or for claim 6 the base runs' train_info.json."""
+    out = {}
+    for b in EXP_BUDGETS:
+        runs = out[b] = {}
+        for c in EXP_CLAIMS:
+            if get_claim(c).inputs == "base_runs":
+                if b != 1:
+                    continue
+                runs[c] = [f"{run_dir(p, m, s)}/train_info.json" for p, m, s in multiscale_runs(config)]
+            else:
+                runs[c] = exp_checkpoints(claim_cells(config, c), b)
+    return out
 
 
 def exp_claim_run_files():
-    return sorted({f for files in exp_claim_runs().values() for f in files})
+    return sorted({f for runs in exp_claim_runs().values() for files in runs.values() for f in files})
 
 
 def claim_figures():

@@ -9,19 +9,24 @@ import pandas as pd
 from opbench.atomic import atomic_write_text
 from opbench.evaluation.ladder import write_csv_atomic
 from opbench.experiments.convergence import unconverged_runs
-from opbench.experiments.report import DEFAULT_ALPHA, compute_claims
+from opbench.experiments.plan import measurements_name
+from opbench.experiments.report import DEFAULT_ALPHA, compute_claims_by_budget
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 p = sm.params
-measurements = {c: pd.read_csv(path) for c, path in zip(p.claims, sm.input.measurements, strict=True)}
+measurements = {}  # budget -> claim -> table (claim 6 has one budget: the base runs')
+for path in map(Path, sm.input.measurements):
+    b = next(b for b in p.budgets if path.stem == measurements_name(b))
+    measurements.setdefault(b, {})[path.parent.name] = pd.read_csv(path)
 figures = {c: Path(f) for c, f in zip(p.claims, sm.output.figures, strict=True)}
-unconverged = {c: unconverged_runs(paths) for c, paths in p.runs.items()}
-results = compute_claims(measurements, p.exp, p.ladder, figures, unconverged)
+unconverged = {b: {c: unconverged_runs(paths) for c, paths in runs.items()} for b, runs in p.runs.items()}
+results = compute_claims_by_budget(measurements, p.exp, p.ladder, figures, unconverged)
 claims = [r.row() | {"details": [[label, iv.mean, iv.low, iv.high, iv.n] for label, iv in r.details],
-                     "figure": f"figures/claims/{r.key}.png" if r.key in figures else None}
+                     "budgets": r.budgets, "figure": f"figures/claims/{r.key}.png" if r.key in figures else None}
           for r in results]
-payload = {"alpha": p.exp.get("alpha", DEFAULT_ALPHA), "claims": claims}
+payload = {"alpha": p.exp.get("alpha", DEFAULT_ALPHA), "budgets": [f"{b}x" for b in p.budgets],
+           "claims": claims}
 atomic_write_text(sm.output.table, json.dumps(payload, indent=2, allow_nan=True))
 write_csv_atomic(pd.DataFrame([r.row() for r in results]), sm.output.csv)
 print(pd.DataFrame([r.row() for r in results]).to_string(), file=sys.stderr)

@@ -1,4 +1,5 @@
-"""Snakemake adapter: the measurement table of one claim experiment (its registry entry's ``measure``)."""
+"""Snakemake adapter: the measurement tables of one claim experiment (its registry entry's ``measure``),
+one per budget (claim 6 reads the base runs: the same table at every budget, read once)."""
 
 import sys
 from functools import cache
@@ -21,18 +22,22 @@ task = ANTIDERIVATIVE if spec.inputs == "antiderivative" else exp["pde"]
 
 
 @cache
-def load(model: str, train_res: int, n_train: int, seed: int) -> Trained:
-    return Trained(f"{cell_dir((task, model, train_res, n_train))}/seed{seed}/model.pt")
+def load_at(budget: int, model: str, train_res: int, n_train: int, seed: int) -> Trained:
+    return Trained(f"{cell_dir((task, model, train_res, n_train), budget)}/seed{seed}/model.pt")
 
 
-if spec.inputs == "base_runs":  # claim 6: band errors and spectra of the base pipeline's NS runs
-    ctx = MeasureContext(load, exp, exp["claims"][spec.key], p.ladder, nu=p.nu,
-                         metrics=[pd.read_csv(f) for f in sm.input.metrics],
-                         spectra=[pd.read_csv(f) for f in sm.input.spectra])
-else:
-    ctx = MeasureContext(load, exp, exp["claims"][spec.key], p.ladder, set_dir=Path(sm.input.sets[0]).parent,
-                         anti_tests={k: Path(v) for k, v in p.anti_tests.items()}, base_tau=float(p.base_tau),
-                         train_file=lambda r: Path(p.train_files[int(r)]))
-table = spec.measure(ctx)
-write_csv_atomic(table, sm.output[0])
-print(table.to_string(), file=sys.stderr)
+for budget, out in zip(p.budgets, sm.output, strict=True):  # every budget of the claim in one job
+    def load(model: str, train_res: int, n_train: int, seed: int, budget: int = budget) -> Trained:
+        return load_at(budget, model, train_res, n_train, seed)
+
+    if spec.inputs == "base_runs":  # claim 6: band errors and spectra of the base pipeline's NS runs (one budget)
+        ctx = MeasureContext(load, exp, exp["claims"][spec.key], p.ladder, nu=p.nu,
+                             metrics=[pd.read_csv(f) for f in sm.input.metrics],
+                             spectra=[pd.read_csv(f) for f in sm.input.spectra])
+    else:
+        ctx = MeasureContext(load, exp, exp["claims"][spec.key], p.ladder, set_dir=Path(sm.input.sets[0]).parent,
+                             anti_tests={k: Path(v) for k, v in p.anti_tests.items()}, base_tau=float(p.base_tau),
+                             train_file=lambda r: Path(p.train_files[int(r)]))
+    table = spec.measure(ctx)
+    write_csv_atomic(table, out)
+    print(f"budget {budget}x:\n{table.to_string()}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""Snakemake adapter: train one claim-experiment setting (task, model, res, n_train) for every seed."""
+"""Snakemake adapter: train one claim-experiment setting (task, model, res, n_train) for every budget
+and seed, in one job (outputs in budget-major order, as the rule lists them)."""
 
 import json
 import sys
@@ -21,10 +22,12 @@ if n > len(a_tr):
     raise ValueError(f"n_train {n} exceeds the {len(a_tr)} training samples of {sm.input.train}")
 model_cfg = dict(p.model_cfg)
 model_type = model_cfg.pop("type")
-cfg = TrainConfig(**{k: v for k, v in p.training.items() if k != "seeds"})
-for seed, ckpt in zip(p.seeds, sm.output, strict=True):
+runs = [(b, s) for b in p.budgets for s in p.seeds]
+for (budget, seed), ckpt in zip(runs, sm.output, strict=True):
+    cfg = TrainConfig(**{k: v for k, v in p.training[budget].items() if k != "seeds"})
+    # the same initialisation at every budget: a budget changes how long a model trains, nothing else
     run_seed = int(stream(p.root_seed, "experiment", wc.task, wc.model, int(wc.res), n, int(seed)).integers(2**31 - 1))
     info = train(model_type, model_cfg, a_tr[:n, None], u_tr[:n, None], a_va[:n_val, None], u_va[:n_val, None],
                  periodic=True, cfg=cfg, seed=run_seed, checkpoint_path=ckpt,
                  history_path=Path(ckpt).with_name("history.csv"), progress=False)
-    print(json.dumps({"seed": seed, **info}, default=str), file=sys.stderr)
+    print(json.dumps({"budget": budget, "seed": seed, **info}, default=str), file=sys.stderr)

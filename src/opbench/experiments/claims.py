@@ -53,6 +53,9 @@ class ClaimResult:
     unconverged: list[str] = field(default_factory=list)  # runs whose best epoch is in the last 10%
     variant: ClaimResult | None = None  # the same claim with the best Transformer variant as contender
     contender: str = ""  # set on a variant result: the variant's model name
+    budgets: list[dict] = field(default_factory=list)  # verdict per budget (report.compute_claims_by_budget)
+    robustness: str = ""  # 'robust', 'depends on budget: ...' or 'one budget'
+    variant_robustness: str = ""
 
     def row(self) -> dict:
         iv, v = self.interval, self.variant
@@ -63,7 +66,9 @@ class ClaimResult:
                 "n_unconverged": len(self.unconverged), "unconverged": "; ".join(self.unconverged),
                 "best_variant": v.contender if v else "", "variant_mean": v.interval.mean if v else nan,
                 "variant_low": v.interval.low if v else nan, "variant_high": v.interval.high if v else nan,
-                "variant_verdict": v.verdict if v else "", "variant_p_holm": v.p_holm if v else nan}
+                "variant_verdict": v.verdict if v else "", "variant_p_holm": v.p_holm if v else nan,
+                "robustness": self.robustness, "variant_robustness": self.variant_robustness,
+                "budget_verdicts": "; ".join(f"{b['budget']}: {b['verdict']}" for b in self.budgets)}
 
 
 def _per_seed(frame: pd.DataFrame, value: str = "rel_l2") -> dict[int, float]:

@@ -30,9 +30,15 @@ def run_epochs(path: str | os.PathLike) -> tuple[int, int]:
 
 
 def run_label(path: str | os.PathLike) -> str:
-    """A run's name from its directory below ``runs/``, e.g. 'heat/transformer/r64_n256/seed0'."""
+    """A run's name from its directory below ``runs/`` (or ``runs_x<budget>/``), e.g.
+    'heat/transformer/r64_n256/seed0' or 'x4/heat/transformer/r64_n256/seed0'."""
     parts = Path(path).parent.parts
-    return "/".join(parts[parts.index("runs") + 1:]) if "runs" in parts else str(Path(path).parent)
+    top = [i for i, p in enumerate(parts) if p == "runs" or p.startswith("runs_x")]
+    if not top:
+        return str(Path(path).parent)
+    i = top[-1]
+    prefix = [parts[i][len("runs_"):]] if parts[i] != "runs" else []
+    return "/".join(prefix + list(parts[i + 1:]))
 
 
 def unconverged_runs(paths: Sequence[str | os.PathLike], tail: float = 0.1) -> list[str]:

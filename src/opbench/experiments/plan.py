@@ -14,8 +14,8 @@ from typing import Any
 from opbench.experiments.builtin_claims import ANTIDERIVATIVE
 from opbench.experiments.registry import Cell, claim_specs, get_claim
 
-__all__ = ["ANTIDERIVATIVE", "Cell", "all_cells", "cell_dir", "claim_cells", "claim_titles", "enabled_claims",
-           "multiscale_runs"]
+__all__ = ["ANTIDERIVATIVE", "Cell", "all_cells", "budget_recipe", "budgets", "cell_dir", "claim_cells",
+           "claim_titles", "enabled_claims", "measurements_name", "multiscale_runs", "runs_root"]
 
 
 def claim_titles() -> dict[str, tuple[int, str]]:
@@ -48,6 +48,30 @@ def all_cells(cfg: Mapping[str, Any]) -> list[Cell]:
     return list(dict.fromkeys(cell for claim in enabled_claims(cfg) for cell in claim_cells(cfg, claim)))
 
 
-def cell_dir(cell: Cell) -> str:
+def budgets(cfg: Mapping[str, Any]) -> list[int]:
+    """The training budgets (``experiments.budgets``: multiples of the recipe's epochs), increasing."""
+    return sorted({int(b) for b in (cfg.get("experiments") or {}).get("budgets", [1])})
+
+
+def runs_root(budget: int = 1) -> str:
+    """Where the runs of one budget live: ``runs`` for 1x, ``runs_x<b>`` for the others."""
+    return "runs" if int(budget) == 1 else f"runs_x{int(budget)}"
+
+
+def measurements_name(budget: int = 1) -> str:
+    return "measurements" if int(budget) == 1 else f"measurements_x{int(budget)}"
+
+
+def budget_recipe(recipe: Mapping[str, Any], budget: int) -> dict[str, Any]:
+    """A training recipe at ``budget`` times its epochs; the learning-rate schedule is stretched alike
+    (step_size times the budget) so that a budget changes how long, not how, a model trains."""
+    out = dict(recipe)
+    out["epochs"] = int(recipe["epochs"]) * int(budget)
+    if "step_size" in recipe:
+        out["step_size"] = int(recipe["step_size"]) * int(budget)
+    return out
+
+
+def cell_dir(cell: Cell, budget: int = 1) -> str:
     task, model, res, n = cell
-    return f"results/experiments/runs/{task}/{model}/r{res}_n{n}"
+    return f"results/experiments/{runs_root(budget)}/{task}/{model}/r{res}_n{n}"

@@ -11,7 +11,7 @@ import pandas as pd
 
 from opbench.experiments import claims as C
 from opbench.experiments.registry import claim_specs
-from opbench.experiments.stats import decide, holm_outcomes
+from opbench.experiments.stats import decide, holm_outcomes, robustness
 from opbench.report import html as h
 
 DEFAULT_MARGIN = math.log(1.3)  # the report's tolerance: a ratio within 1.3x is no effect
@@ -87,6 +87,43 @@ def compute_claims(measurements: Mapping[str, pd.DataFrame], exp: Mapping[str, A
     return out
 
 
+def budget_label(budget: int) -> str:
+    return f"{int(budget)}x"
+
+
+def compute_claims_by_budget(measurements: Mapping[int, Mapping[str, pd.DataFrame]], exp: Mapping[str, Any],
+                             ladder: Sequence[int], figures: Mapping[str, Path] | None = None,
+                             unconverged: Mapping[int, Mapping[str, Sequence[str]]] | None = None
+                             ) -> list[C.ClaimResult]:
+    """The claims table at every budget (``experiments.budgets``; each budget its own table, Holm
+    across its claims). The rows returned are those of the largest budget at which a claim was
+    measured (its figure drawn from it), each with ``budgets``: the verdict, interval and best
+    variant's verdict at every budget, and ``robustness`` ('robust' when the verdict is the same at
+    every budget, else 'depends on budget' and where it flips; likewise for the best variant)."""
+    order = sorted(measurements)
+    tables = {b: compute_claims(measurements[b], exp, ladder, None, (unconverged or {}).get(b)) for b in order}
+    out = []
+    for i, spec in enumerate(claim_specs()):
+        ran = [b for b in order if spec.key in measurements[b]]
+        if not ran:
+            out.append(tables[order[-1]][i] if order else C.not_run(spec.key, "not run: disabled in the config"))
+            continue
+        top = tables[ran[-1]][i]
+        if figures and spec.key in figures and spec.figure is not None:
+            Path(figures[spec.key]).parent.mkdir(parents=True, exist_ok=True)
+            spec.figure(measurements[ran[-1]][spec.key], exp, Path(figures[spec.key]))
+        per = [(b, tables[b][i]) for b in ran]
+        top.budgets = [{"budget": budget_label(b), "verdict": r.verdict, "mean": r.interval.mean,
+                        "low": r.interval.low, "high": r.interval.high, "p_holm": r.p_holm,
+                        "n_unconverged": len(r.unconverged),
+                        "variant_verdict": r.variant.verdict if r.variant else ""} for b, r in per]
+        top.robustness = robustness([(budget_label(b), r.verdict) for b, r in per])
+        if top.variant is not None:
+            top.variant_robustness = robustness([(budget_label(b), r.variant.verdict) for b, r in per if r.variant])
+        out.append(top)
+    return out
+
+
 def _fmt(v: float) -> str:
     return "–" if v is None or not math.isfinite(v) else f"{v:.3g}"
 
@@ -96,6 +133,16 @@ def _unconverged_cell(c: Mapping[str, Any]) -> str:
     if c.get("verdict") == "not run" or n is None or (isinstance(n, float) and not math.isfinite(n)):
         return "–"
     return "none" if int(n) == 0 else f"{int(n)} run{'s' * (int(n) > 1)}"
+
+
+def _budget_cell(c: Mapping[str, Any]) -> str:
+    """'robust' or 'depends on budget: ...', then each budget's verdict (and the best variant's)."""
+    if not c.get("budget_verdicts"):
+        return "–"
+    text = f"{c.get('robustness', '')} ({c['budget_verdicts']})"
+    if c.get("variant_robustness"):
+        text += f"; best variant: {c['variant_robustness']}"
+    return text
 
 
 def _variant_cell(c: Mapping[str, Any]) -> str:
@@ -143,6 +190,7 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
             "p (Holm)": _fmt(c.get("p_holm", math.nan)),
             "not converged": _unconverged_cell(c),
             "verdict": c["verdict"],
+            "at each budget": _budget_cell(c),
             "best Transformer variant": _variant_cell(c),
             "section": link,
         })
@@ -157,11 +205,14 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
             "p (Holm)": "–",
             "not converged": "–",
             "verdict": str(r["verdict"]),
+            "at each budget": "–",
             "best Transformer variant": "–",
             "section": f"#{r.get('section_id', 'physics')}",
         })
     cols = ["claim", "experiment", "effect", "mean [95% interval]", "seeds", "margin", "p (Holm)", "not converged",
             "verdict"]
+    if any(c.get("budget_verdicts") for c in payload["claims"]):
+        cols.append("at each budget")
     if any(c.get("best_variant") for c in payload["claims"]):  # plain and best variant side by side
         cols.append("best Transformer variant")
     head = "".join(f"<th>{h.esc(c)}</th>" for c in cols)
@@ -180,7 +231,9 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
         "claim's p-value is that of its most significant outcome, Holm-corrected across the claims that ran "
         f"(the physics rows aside) at alpha = {payload.get('alpha', DEFAULT_ALPHA):g}. 'Not converged' counts "
         "the claim's training runs whose best validation epoch fell in the last 10% of their epochs: more budget could "
-        "change those. Grid models (FNO, Transformer, MLP) are "
+        "change those. 'At each budget' repeats the claim at every training budget (multiples of the "
+        "recipe's epochs; the verdict column is the largest): a verdict is robust only when it is the same at "
+        "every budget. Grid models (FNO, Transformer, MLP) are "
         "evaluated on non-uniform points by linear interpolation to and from their training grid; the Galerkin "
         "Transformer and DeepONet take the points directly.</p>"
         + ("<p>'Best Transformer variant' repeats the claim with each Transformer variant the claim lists as "

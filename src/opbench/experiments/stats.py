@@ -192,6 +192,22 @@ def hierarchical_bootstrap(per_seed: Mapping[int, Sequence[float]], level: float
     return Interval(mean, float(lo), float(hi), k)
 
 
+def robustness(verdicts: Sequence[tuple[str, str]]) -> str:
+    """'robust' when a claim's verdict is the same at every budget, else 'depends on budget' with the
+    flips in budget order, e.g. 'depends on budget: holds at 1x -> does not hold at 4x'.
+    ``verdicts`` holds (budget label, verdict) pairs in increasing budget; one budget alone is not
+    evidence of robustness ('one budget')."""
+    if not verdicts:
+        return "–"
+    if len(verdicts) == 1:
+        return "one budget"
+    if len({v for _, v in verdicts}) == 1:
+        return "robust"
+    steps = [f"{verdicts[0][1]} at {verdicts[0][0]}"]
+    steps += [f"{v} at {b}" for (_, prev), (b, v) in zip(verdicts[:-1], verdicts[1:], strict=True) if v != prev]
+    return "depends on budget: " + " -> ".join(steps)
+
+
 def paired_differences(a: dict[int, float], b: dict[int, float]) -> list[float]:
     """a[s] - b[s] for the seeds present in both (independent runs paired by seed index, so the
     differences are i.i.d. with mean E[a] - E[b])."""
