@@ -60,3 +60,17 @@ def test_a_verdict_that_flips_with_budget_is_reported_as_depending_on_it():
     payload = {"claims": [r.row()]}
     front, _ = claims_html(payload)
     assert "at each budget" in front and "depends on budget: holds at 1x -&gt; equivalent at 4x" in front
+
+
+def test_each_seed_draws_its_own_nested_training_data():
+    import pytest
+
+    from opbench.experiments.plan import training_draw
+
+    a, b = training_draw(0, "heat", 0, 512, 64), training_draw(0, "heat", 1, 512, 64)
+    assert len(set(a)) == 64 and not np.array_equal(a, b)  # seeds see different data
+    assert np.array_equal(a, training_draw(0, "heat", 0, 512, 64))  # deterministic, the same for every model
+    assert set(training_draw(0, "heat", 0, 512, 16)) <= set(a)  # nested across n_train (learning curves)
+    assert not np.array_equal(training_draw(1, "heat", 0, 512, 64), a)  # the config seed matters
+    with pytest.raises(ValueError, match="n_train 600 exceeds"):
+        training_draw(0, "heat", 0, 512, 600)

@@ -38,7 +38,9 @@ if EXP:
             n_fine=pde_cfg(EXP["pde"])["fine_res"],
             train_res=EXP["train_res"],
             ladder=exp_ladder(),
-            samples={"train": EXP["n_train"], "val": EXP["n_val"], "test": EXP["n_test"]},
+            # a pool to draw each seed's own training data from (experiments.data_per_seed)
+            samples={"train": EXP["n_train"] * (4 if EXP.get("data_per_seed", True) else 1), "val": EXP["n_val"],
+                     "test": EXP["n_test"]},
             rule_cells=(EXP["claims"].get("quadrature") or {}).get("rule_cells"),
             seed=config["seed"],
         log:
@@ -69,6 +71,7 @@ if EXP:
             budgets=EXP_BUDGETS,
             seeds=EXP_SEEDS,
             n_val=EXP["n_val"],
+            data_per_seed=EXP.get("data_per_seed", True),
             root_seed=config["seed"],
         threads: 1
         resources:

@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from opbench.experiments.builtin_claims import ANTIDERIVATIVE
 from opbench.experiments.registry import Cell, claim_specs, get_claim
+from opbench.seeding import stream
 
 __all__ = ["ANTIDERIVATIVE", "Cell", "all_cells", "budget_recipe", "budgets", "cell_dir", "claim_cells",
-           "claim_titles", "enabled_claims", "measurements_name", "multiscale_runs", "runs_root"]
+           "claim_titles", "enabled_claims", "measurements_name", "multiscale_runs", "runs_root", "training_draw"]
 
 
 def claim_titles() -> dict[str, tuple[int, str]]:
@@ -70,6 +73,18 @@ def budget_recipe(recipe: Mapping[str, Any], budget: int) -> dict[str, Any]:
     if "step_size" in recipe:
         out["step_size"] = int(recipe["step_size"]) * int(budget)
     return out
+
+
+def training_draw(root_seed: int, task: str, seed: int, pool: int, n: int) -> np.ndarray:
+    """Indices of seed ``seed``'s own draw of ``n`` training samples from a pool of ``pool``.
+
+    Seeded by names (task and seed only), so every model of one seed trains on the same data (runs
+    stay paired by seed), and draws are nested: the first n of a seed's permutation, whatever n, so a
+    learning curve adds samples rather than changing them. Seeds differ in their data as well as in
+    their initialisation, so the interval over seeds carries the training data's variation."""
+    if n > pool:
+        raise ValueError(f"n_train {n} exceeds the {pool} training samples of the pool")
+    return np.sort(stream(root_seed, "experiment-data", task, int(seed)).permutation(pool)[:n])
 
 
 def cell_dir(cell: Cell, budget: int = 1) -> str:
