@@ -74,3 +74,10 @@ def test_each_seed_draws_its_own_nested_training_data():
     assert not np.array_equal(training_draw(1, "heat", 0, 512, 64), a)  # the config seed matters
     with pytest.raises(ValueError, match="n_train 600 exceeds"):
         training_draw(0, "heat", 0, 512, 600)
+
+
+def test_the_page_labels_a_reduced_protocol():
+    front, _ = claims_html({"claims": [], "protocol": "reduced", "seeds": [0, 1, 2, 3, 4], "budgets": ["1x", "4x"]})
+    assert "Reduced protocol" in front and "5 seeds" in front and "1x, 4x" in front
+    front, _ = claims_html({"claims": [], "protocol": "full", "seeds": [0], "budgets": ["1x"]})
+    assert "Full protocol" in front and "Reduced" not in front

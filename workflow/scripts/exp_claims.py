@@ -26,6 +26,7 @@ claims = [r.row() | {"details": [[label, iv.mean, iv.low, iv.high, iv.n] for lab
                      "budgets": r.budgets, "figure": f"figures/claims/{r.key}.png" if r.key in figures else None}
           for r in results]
 payload = {"alpha": p.exp.get("alpha", DEFAULT_ALPHA), "budgets": [f"{b}x" for b in p.budgets],
+           "protocol": p.exp.get("protocol", "reduced"), "seeds": list(p.exp["seeds"]),
            "claims": claims}
 atomic_write_text(sm.output.table, json.dumps(payload, indent=2, allow_nan=True))
 write_csv_atomic(pd.DataFrame([r.row() for r in results]), sm.output.csv)

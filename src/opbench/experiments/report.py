@@ -135,6 +135,18 @@ def _unconverged_cell(c: Mapping[str, Any]) -> str:
     return "none" if int(n) == 0 else f"{int(n)} run{'s' * (int(n) > 1)}"
 
 
+def _protocol_note(payload: Mapping[str, Any]) -> str:
+    """Says which protocol produced the table: a reduced one is labelled as such, with its size."""
+    if "protocol" not in payload:
+        return ""
+    size = (f"{len(payload.get('seeds', []))} seeds (each with its own draw of the training data), budgets "
+            f"{', '.join(payload.get('budgets', [])) or '1x'}")
+    if payload["protocol"] == "reduced":
+        return (f'<p class="protocol"><strong>Reduced protocol</strong>: {h.esc(size)}. Its verdicts are '
+                "provisional; the full protocol is configs/claims.yaml.</p>")
+    return f'<p class="protocol"><strong>Full protocol</strong>: {h.esc(size)}.</p>'
+
+
 def _budget_cell(c: Mapping[str, Any]) -> str:
     """'robust' or 'depends on budget: ...', then each budget's verdict (and the best variant's)."""
     if not c.get("budget_verdicts"):
@@ -223,7 +235,8 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
         body.append(f'<tr class="verdict-{verdict_cls}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     table = f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
     front = (
-        "<h2>Claims</h2><p>Each claim's effect is a difference of log error ratios between the model the claim "
+        "<h2>Claims</h2>" + _protocol_note(payload)
+        + "<p>Each claim's effect is a difference of log error ratios between the model the claim "
         "says falls short and the reference operator, per seed (runs paired by seed index); the interval is the "
         "95% Student-t interval over seeds. With the claim's equivalence margin m (log 1.3 unless configured), a "
         "claim holds when a one-sided t-test shows the effect above m, does not hold when it shows it below -m, "
