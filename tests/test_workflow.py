@@ -255,6 +255,27 @@ def test_claims_table_has_a_verdict_for_every_claim(smoke_run: Path, cfg: dict) 
     epochs = {m: len(pd.read_csv(next((runs / m).glob("r*_n*/seed0/history.csv")))) for m in ("transformer",
                                                                                              "transformer_point")}
     assert epochs == {"transformer": cfg["experiments"]["training"]["epochs"], "transformer_point": 3}
+    # budgets (issue 11): every claim of an experiment PDE at each budget, the 2x runs twice as long
+    budgets = cfg["experiments"]["budgets"]
+    long = smoke_run / "results/experiments/runs_x2" / cfg["experiments"]["pde"] / "transformer"
+    assert len(pd.read_csv(next(long.glob("r*_n*/seed0/history.csv")))) == 2 * epochs["transformer"]
+    for key in ("discretization", "quadrature", "finite_vectors", "scale", "input_families"):
+        assert len(str(by_key.loc[key, "budget_verdicts"]).split("; ")) == len(budgets)
+        assert by_key.loc[key, "robustness"] == "robust" or by_key.loc[key, "robustness"].startswith(
+            "depends on budget: ")
+    assert by_key.loc["multiscale", "robustness"] == "one budget"
+    # claims 1, 3, 4, 5 off the main PDE (experiments.also_pdes), shown beside the main verdict
+    for key in ("discretization", "finite_vectors", "scale", "input_families"):
+        assert str(by_key.loc[key, "other_pdes"]).startswith("burgers: ")
+        assert (smoke_run / f"results/experiments/{key}/burgers/measurements_x2.csv").is_file()
+    assert "<th>other PDEs</th>" in html and "<th>at each budget</th>" in html and "Reduced protocol" in html
+    # the oracles: claim 2's rule fraction, claim 3's retrained dense net and least-squares map
+    quad = pd.read_csv(smoke_run / "results/experiments/quadrature/measurements.csv")
+    assert np.isfinite(quad["rule_fraction"]).all() and (quad["rule_gap"] > 0.1).all()
+    fv = pd.read_csv(smoke_run / "results/experiments/finite_vectors/measurements.csv")
+    retrain = cfg["experiments"]["claims"]["finite_vectors"]["retrain_res"]
+    for model in ("mlp@retrained", "linear_lstsq"):
+        assert sorted(fv.loc[fv["model"] == model, "eval_res"].unique()) == sorted(retrain)
 
 
 def test_fresh_solve_truth_is_the_solver_on_the_restricted_input(smoke_run: Path, cfg: dict) -> None:

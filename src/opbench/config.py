@@ -251,6 +251,11 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
     exp = cfg.get("experiments")
     if not exp:
         return
+    for other in exp.get("also_pdes", []):  # each checked as the main PDE is, on a copy
+        try:
+            _check_experiments({**cfg, "experiments": {**exp, "pde": other, "also_pdes": []}})
+        except ConfigError as err:
+            raise ConfigError(f"experiments.also_pdes: {other!r} fails a check of the main PDE: {err}") from None
     pde = exp["pde"]
     if pde not in cfg["pdes"] or cfg["pdes"][pde]["type"] not in ("heat", "burgers"):
         allowed = [p for p, v in cfg["pdes"].items() if v["type"] in ("heat", "burgers")]

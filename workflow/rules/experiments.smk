@@ -10,11 +10,9 @@ if EXP:
 
     rule exp_pde_sets:
         output:
-            exp_pde_sets(),
+            exp_all_pde_sets(),  # every experiment PDE's sets in one job
         params:
-            pde=EXP["pde"],
-            cfg=pde_cfg(EXP["pde"]),
-            ladder=exp_ladder(),
+            pdes=exp_sets_params(),
             train_res=EXP["train_res"],
             n_test=EXP["n_test"],
             taus=(EXP["claims"].get("scale") or {}).get("taus", []),
@@ -95,17 +93,46 @@ if EXP:
             claim="|".join(EXP_CLAIMS) or "none",
         params:
             exp=EXP,
-            ladder=exp_ladder(),
+            ladder=exp_eval_ladder,
+            pde=exp_eval_pde,
             anti_tests=exp_anti_tests(),
             train_files=exp_train_files,
             budgets=EXP_BUDGETS,
-            base_tau=pde_cfg(EXP["pde"])["grf"]["tau"],
+            base_tau=exp_eval_tau,
             nu={p: pde_cfg(p)["params"]["nu"] for p in (EXP["claims"].get("multiscale") or {}).get("pdes", [])},
         threads: 1
         log:
             "logs/experiments/eval_{claim}.log",
         benchmark:
             "results/benchmarks/experiments/eval_{claim}.tsv"
+        conda:
+            "../../envs/opbench.yaml"
+        script:
+            "../scripts/exp_eval.py"
+
+    rule exp_eval_pde:
+        input:
+            unpack(exp_eval_inputs),
+        output:
+            # claims 1, 3, 4, 5 on another experiment PDE (experiments.also_pdes), every budget in one job
+            [f"results/experiments/{{claim}}/{{epde}}/{measurements_name(b)}.csv" for b in EXP_BUDGETS],
+        wildcard_constraints:
+            claim="|".join(exp_other_pde_claims()) or "none",
+            epde="|".join(EXP_OTHER_PDES) or "none",
+        params:
+            exp=EXP,
+            ladder=exp_eval_ladder,
+            pde=exp_eval_pde,
+            anti_tests=exp_anti_tests(),
+            train_files=exp_train_files,
+            budgets=EXP_BUDGETS,
+            base_tau=exp_eval_tau,
+            nu={p: pde_cfg(p)["params"]["nu"] for p in (EXP["claims"].get("multiscale") or {}).get("pdes", [])},
+        threads: 1
+        log:
+            "logs/experiments/eval_{claim}_{epde}.log",
+        benchmark:
+            "results/benchmarks/experiments/eval_{claim}_{epde}.tsv"
         conda:
             "../../envs/opbench.yaml"
         script:
@@ -124,6 +151,7 @@ if EXP:
             claims=EXP_CLAIMS,
             budgets=EXP_BUDGETS,
             ladder=exp_ladder(),
+            ladders={p: exp_ladder(p) for p in EXP_PDES},
             runs=exp_claim_runs(),
         log:
             "logs/experiments/claims.log",

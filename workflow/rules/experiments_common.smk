@@ -7,8 +7,11 @@ from opbench.experiments.plan import (
     budgets,
     cell_dir,
     claim_cells,
+    claim_pdes,
     enabled_claims,
+    exp_pdes,
     measurements_name,
+    measurements_path,
     multiscale_runs,
     runs_root,
 )
@@ -18,23 +21,36 @@ EXP = config.get("experiments") or {}
 EXP_CLAIMS = enabled_claims(config)
 EXP_SEEDS = EXP.get("seeds", [])
 EXP_BUDGETS = budgets(config) if EXP else [1]
+EXP_PDES = exp_pdes(EXP) if EXP else []
+EXP_OTHER_PDES = EXP_PDES[1:]  # claims 1, 3, 4, 5 also run on these (experiments.also_pdes)
 ANTI_DIR = "results/experiments/data/antiderivative"
 
 
-def exp_pde_dir():
-    return f"results/experiments/data/{EXP['pde']}"
+def exp_pde_dir(pde=None):
+    return f"results/experiments/data/{pde or EXP['pde']}"
 
 
-def exp_ladder():
-    return sorted(pde_cfg(EXP["pde"])["ladder"])
+def exp_ladder(pde=None):
+    return sorted(pde_cfg(pde or EXP["pde"])["ladder"])
 
 
-def exp_pde_sets():
-    d, claims = exp_pde_dir(), EXP["claims"]
-    files = [f"{d}/{t}_s{r}.nc" for r in exp_ladder() for t in ("restricted", "fresh")]
+def exp_pde_sets(pde=None):
+    """The evaluation sets of one experiment PDE (the main one by default)."""
+    pde = pde or EXP["pde"]
+    d, claims = exp_pde_dir(pde), EXP["claims"]
+    files = [f"{d}/{t}_s{r}.nc" for r in exp_ladder(pde) for t in ("restricted", "fresh")]
     files += [f"{d}/family_{f}.nc" for f in ("grf_smooth", "grf_rough", "steps", "sines")]
-    taus = [pde_cfg(EXP["pde"])["grf"]["tau"], *(claims.get("scale") or {}).get("taus", [])]
+    taus = [pde_cfg(pde)["grf"]["tau"], *(claims.get("scale") or {}).get("taus", [])]
     return files + [f"{d}/tau_{float(t):g}.nc" for t in taus]
+
+
+def exp_all_pde_sets():
+    return [f for p in EXP_PDES for f in exp_pde_sets(p)]
+
+
+def exp_sets_params():
+    """Per experiment PDE: what its evaluation sets are made from."""
+    return {p: {"cfg": pde_cfg(p), "ladder": exp_ladder(p)} for p in EXP_PDES}
 
 
 def exp_anti_tests():
@@ -47,10 +63,15 @@ def exp_checkpoints(cells, budget=1):
 
 
 def exp_measurements(claim):
-    """A claim's measurement tables, one per budget, in budget order (claim 6 reads the base runs,
-    which have one budget of their own: one table)."""
+    """A claim's measurement tables, one per budget (claim 6 reads the base runs, which have one
+    budget of their own: one table) and per PDE it runs on."""
     bs = [1] if get_claim(claim).inputs == "base_runs" else EXP_BUDGETS
-    return [f"results/experiments/{claim}/{measurements_name(b)}.csv" for b in bs]
+    pdes = claim_pdes(EXP, claim)
+    return [measurements_path(claim, b, None if p == EXP["pde"] else p) for p in pdes for b in bs]
+
+
+def exp_other_pde_claims():
+    return [c for c in EXP_CLAIMS if len(claim_pdes(EXP, c)) > 1]
 
 
 def exp_model_hyper(wildcards):
@@ -78,9 +99,11 @@ def exp_eval_inputs(wildcards):
     if inputs == "base_runs":  # claim 6 reads the base pipeline's Navier-Stokes runs
         runs = [run_dir(p, m, s) for p, m, s in multiscale_runs(config)]
         return {"metrics": [f"{d}/metrics.csv" for d in runs], "spectra": [f"{d}/spectra.csv" for d in runs]}
-    sets = list(exp_anti_tests().values()) if inputs == "antiderivative" else exp_pde_sets()
+    pde = getattr(wildcards, "epde", None) or EXP["pde"]
+    sets = list(exp_anti_tests().values()) if inputs == "antiderivative" else exp_pde_sets(pde)
     bs = [1] if inputs == "base_runs" else EXP_BUDGETS
-    checkpoints = [f for b in bs for f in exp_checkpoints(claim_cells(config, wildcards.claim), b)]
+    cells = [c for c in claim_cells(config, wildcards.claim) if c[0] in (pde, ANTIDERIVATIVE)]
+    checkpoints = [f for b in bs for f in exp_checkpoints(cells, b)]
     return {"checkpoints": checkpoints, "sets": sets,
             "train_data": list(exp_train_files(wildcards).values())}
 
@@ -88,8 +111,21 @@ def exp_eval_inputs(wildcards):
 def exp_train_files(wildcards):
     """Resolution -> the PDE's training data a claim fits its own baselines on (registry ``train_data``)."""
     spec = get_claim(wildcards.claim)
+    pde = getattr(wildcards, "epde", None) or EXP["pde"]
     res = spec.train_data(EXP, EXP["claims"][spec.key]) if spec.train_data else []
-    return {int(r): data_file(EXP["pde"], "train", r) for r in res}
+    return {int(r): data_file(pde, "train", r) for r in res}
+
+
+def exp_eval_pde(wildcards):
+    return getattr(wildcards, "epde", None) or EXP["pde"]
+
+
+def exp_eval_ladder(wildcards):
+    return exp_ladder(exp_eval_pde(wildcards))
+
+
+def exp_eval_tau(wildcards):
+    return pde_cfg(exp_eval_pde(wildcards))["grf"]["tau"]
 
 
 def exp_claim_runs():

@@ -15,13 +15,23 @@ from opbench.experiments.report import DEFAULT_ALPHA, compute_claims_by_budget
 sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 p = sm.params
-measurements = {}  # budget -> claim -> table (claim 6 has one budget: the base runs')
+measurements = {}  # pde -> budget -> claim -> table (claim 6 has one budget: the base runs')
 for path in map(Path, sm.input.measurements):
     b = next(b for b in p.budgets if path.stem == measurements_name(b))
-    measurements.setdefault(b, {})[path.parent.name] = pd.read_csv(path)
+    claim, pde = (path.parent.name, p.exp["pde"]) if path.parent.name in p.claims else (
+        path.parent.parent.name, path.parent.name)
+    measurements.setdefault(pde, {}).setdefault(b, {})[claim] = pd.read_csv(path)
 figures = {c: Path(f) for c, f in zip(p.claims, sm.output.figures, strict=True)}
 unconverged = {b: {c: unconverged_runs(paths) for c, paths in runs.items()} for b, runs in p.runs.items()}
-results = compute_claims_by_budget(measurements, p.exp, p.ladder, figures, unconverged)
+results = compute_claims_by_budget(measurements.pop(p.exp["pde"]), p.exp, p.ladder, figures, unconverged)
+for pde, by_budget in measurements.items():  # the same claims on the other experiment PDEs, beside the rows
+    ladder = sorted(p.ladders[pde])
+    others = compute_claims_by_budget(by_budget, {**p.exp, "pde": pde}, ladder, None, unconverged)
+    for r, o in zip(results, others, strict=True):
+        if o.verdict != "not run":
+            r.other_pdes.append({"pde": pde, "verdict": o.verdict, "mean": o.interval.mean, "low": o.interval.low,
+                                 "high": o.interval.high, "robustness": o.robustness,
+                                 "variant_verdict": o.variant.verdict if o.variant else ""})
 claims = [r.row() | {"details": [[label, iv.mean, iv.low, iv.high, iv.n] for label, iv in r.details],
                      "budgets": r.budgets, "figure": f"figures/claims/{r.key}.png" if r.key in figures else None}
           for r in results]

@@ -17,7 +17,7 @@ sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 torch.set_num_threads(max(1, sm.threads))
 p, spec = sm.params, get_claim(sm.wildcards.claim)
-exp = p.exp
+exp = {**p.exp, "pde": p.pde}  # the PDE this job measures (experiments.pde or one of also_pdes)
 task = ANTIDERIVATIVE if spec.inputs == "antiderivative" else exp["pde"]
 
 

@@ -56,6 +56,7 @@ class ClaimResult:
     budgets: list[dict] = field(default_factory=list)  # verdict per budget (report.compute_claims_by_budget)
     robustness: str = ""  # 'robust', 'depends on budget: ...' or 'one budget'
     variant_robustness: str = ""
+    other_pdes: list[dict] = field(default_factory=list)  # the same claim on experiments.also_pdes
 
     def row(self) -> dict:
         iv, v = self.interval, self.variant
@@ -68,7 +69,10 @@ class ClaimResult:
                 "variant_low": v.interval.low if v else nan, "variant_high": v.interval.high if v else nan,
                 "variant_verdict": v.verdict if v else "", "variant_p_holm": v.p_holm if v else nan,
                 "robustness": self.robustness, "variant_robustness": self.variant_robustness,
-                "budget_verdicts": "; ".join(f"{b['budget']}: {b['verdict']}" for b in self.budgets)}
+                "budget_verdicts": "; ".join(f"{b['budget']}: {b['verdict']}" for b in self.budgets),
+                "other_pdes": "; ".join(f"{o['pde']}: {o['verdict']} ({o['robustness']}), mean {o['mean']:.3g}"
+                                        + (f", best variant {o['variant_verdict']}" if o["variant_verdict"] else "")
+                                        for o in self.other_pdes)}
 
 
 def _per_seed(frame: pd.DataFrame, value: str = "rel_l2") -> dict[int, float]:

@@ -17,8 +17,24 @@ from opbench.experiments.builtin_claims import ANTIDERIVATIVE
 from opbench.experiments.registry import Cell, claim_specs, get_claim
 from opbench.seeding import stream
 
-__all__ = ["ANTIDERIVATIVE", "Cell", "all_cells", "budget_recipe", "budgets", "cell_dir", "claim_cells",
-           "claim_titles", "enabled_claims", "measurements_name", "multiscale_runs", "runs_root", "training_draw"]
+__all__ = [
+    "ANTIDERIVATIVE",
+    "Cell",
+    "all_cells",
+    "budget_recipe",
+    "budgets",
+    "cell_dir",
+    "claim_cells",
+    "claim_pdes",
+    "claim_titles",
+    "enabled_claims",
+    "exp_pdes",
+    "measurements_name",
+    "measurements_path",
+    "multiscale_runs",
+    "runs_root",
+    "training_draw",
+]
 
 
 def claim_titles() -> dict[str, tuple[int, str]]:
@@ -33,10 +49,30 @@ def enabled_claims(cfg: Mapping[str, Any]) -> list[str]:
     return [s.key for s in claim_specs() if (claims.get(s.key) or {}).get("enabled", False)]
 
 
+def exp_pdes(exp: Mapping[str, Any]) -> list[str]:
+    """The PDEs the claims run on: ``experiments.pde`` (the table's rows), then ``also_pdes``."""
+    return [exp["pde"], *[p for p in exp.get("also_pdes", []) if p != exp["pde"]]]
+
+
+def claim_pdes(exp: Mapping[str, Any], claim: str) -> list[str]:
+    """The PDEs one claim runs on: every experiment PDE for a claim on the PDE's own test sets, the
+    main one only for the others (claim 2 has its own task, claim 6 reads the Navier-Stokes runs)."""
+    return exp_pdes(exp) if get_claim(claim).inputs == "pde_sets" else [exp["pde"]]
+
+
+def measurements_path(claim: str, budget: int = 1, pde: str | None = None) -> str:
+    """A claim's measurement table at one budget: on the main PDE (``pde`` None) or another one."""
+    sub = f"{pde}/" if pde else ""
+    return f"results/experiments/{claim}/{sub}{measurements_name(budget)}.csv"
+
+
 def claim_cells(cfg: Mapping[str, Any], claim: str) -> list[Cell]:
-    """The training cells one claim needs (its registry entry's ``cells``), without duplicates."""
+    """The training cells one claim needs (its registry entry's ``cells``) on each of its PDEs,
+    without duplicates."""
     exp = cfg["experiments"]
-    return list(dict.fromkeys(get_claim(claim).cells(exp, exp["claims"][claim])))
+    spec = get_claim(claim)
+    return list(dict.fromkeys(cell for p in claim_pdes(exp, claim)
+                              for cell in spec.cells({**exp, "pde": p}, exp["claims"][claim])))
 
 
 def multiscale_runs(cfg: Mapping[str, Any]) -> list[tuple[str, str, int]]:

@@ -203,6 +203,7 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
             "not converged": _unconverged_cell(c),
             "verdict": c["verdict"],
             "at each budget": _budget_cell(c),
+            "other PDEs": c.get("other_pdes") or "–",
             "best Transformer variant": _variant_cell(c),
             "section": link,
         })
@@ -218,6 +219,7 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
             "not converged": "–",
             "verdict": str(r["verdict"]),
             "at each budget": "–",
+            "other PDEs": "–",
             "best Transformer variant": "–",
             "section": f"#{r.get('section_id', 'physics')}",
         })
@@ -225,6 +227,8 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
             "verdict"]
     if any(c.get("budget_verdicts") for c in payload["claims"]):
         cols.append("at each budget")
+    if any(c.get("other_pdes") for c in payload["claims"]):  # claims 1, 3, 4, 5 off the main PDE
+        cols.append("other PDEs")
     if any(c.get("best_variant") for c in payload["claims"]):  # plain and best variant side by side
         cols.append("best Transformer variant")
     head = "".join(f"<th>{h.esc(c)}</th>" for c in cols)
