@@ -106,6 +106,11 @@ def test_compute_claims_fills_stub_rows_and_html_links_sections() -> None:
     (lambda e: e["claims"]["discretization"].update(matrix_models=["gpt"]), "matrix_models: 'gpt'"),
     (lambda e: e["models"]["transformer"].update(patch=3), "experiments.models.transformer.patch: 3"),
     (lambda e: e.update(seeds=[0, 1]), "experiments.seeds"),
+    (lambda e: e["tuning"]["space"].update(gpt={"width": [8]}), "experiments.tuning.space: 'gpt'"),
+    (lambda e: e.update(also_pdes=["darcy"]), "experiments.also_pdes: 'darcy'"),
+    (lambda e: e["claims"]["finite_vectors"].update(retrain_res=[48]), "finite_vectors.retrain_res: 48"),
+    (lambda e: e.update(budgets=[0]), "experiments.budgets"),
+    (lambda e: e["claims"]["scale"].update(primary="size"), "experiments.claims.scale.primary"),
 ])
 def test_bad_experiments_config_gives_one_clear_line(edit, fragment: str) -> None:
     from pathlib import Path

@@ -281,6 +281,10 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
     from opbench.experiments.registry import claim_specs
 
     known = [spec.key for spec in claim_specs()]
+    for m in ((exp.get("tuning") or {}).get("space") or {}):
+        if m not in exp["models"]:
+            raise ConfigError(f"experiments.tuning.space: {m!r} is not in experiments.models "
+                              f"(allowed: {', '.join(exp['models'])})")
     for name, claim in exp["claims"].items():
         if name not in known:
             raise ConfigError(f"experiments.claims.{name}: not a registered claim (allowed: {', '.join(known)})")

@@ -50,6 +50,31 @@ if EXP:
         script:
             "../scripts/exp_antiderivative.py"
 
+    rule exp_tune:
+        input:
+            train=data_file(EXP["pde"], "train", EXP["train_res"]),
+            val=data_file(EXP["pde"], "val", EXP["train_res"]),
+        output:
+            "results/experiments/tuning/{model}.json",
+        params:
+            model_cfg=exp_model_hyper,
+            recipe=exp_tuning_recipe,
+            space=exp_tuning_space,
+            trials=(EXP.get("tuning") or {}).get("trials", 1),
+            epochs=(EXP.get("tuning") or {}).get("epochs", 1),
+            n_train=EXP["n_train"],
+            n_val=EXP["n_val"],
+            root_seed=config["seed"],
+        threads: 1
+        log:
+            "logs/experiments/tune_{model}.log",
+        benchmark:
+            "results/benchmarks/experiments/tune_{model}.tsv"
+        conda:
+            "../../envs/opbench.yaml"
+        script:
+            "../scripts/exp_tune.py"
+
     rule exp_train:
         input:
             unpack(exp_train_inputs),

@@ -88,10 +88,23 @@ def exp_training_recipe(wildcards):
     return {b: budget_recipe(recipe, b) for b in EXP_BUDGETS}
 
 
+def exp_tuning_space(wildcards):
+    """The model's declared search space (experiments.tuning.space.<model>; none: its own settings)."""
+    return (EXP.get("tuning") or {}).get("space", {}).get(wildcards.model, {})
+
+
+def exp_tuning_recipe(wildcards):
+    """The recipe a tuning trial starts from (the model's own, at 1x; its epochs are the tuning's)."""
+    recipe = {k: v for k, v in EXP["training"].items() if k != "seeds"}
+    recipe.update(EXP["models"][wildcards.model].get("training", {}))
+    return recipe
+
+
 def exp_train_inputs(wildcards):
+    tuned = {"tuned": f"results/experiments/tuning/{wildcards.model}.json"} if EXP.get("tuning") else {}
     if wildcards.task == ANTIDERIVATIVE:
-        return {s: f"{ANTI_DIR}/{s}_s{wildcards.res}.nc" for s in ("train", "val")}
-    return {s: data_file(wildcards.task, s, wildcards.res) for s in ("train", "val")}
+        return {s: f"{ANTI_DIR}/{s}_s{wildcards.res}.nc" for s in ("train", "val")} | tuned
+    return {s: data_file(wildcards.task, s, wildcards.res) for s in ("train", "val")} | tuned
 
 
 def exp_eval_inputs(wildcards):

@@ -24,11 +24,15 @@ if n > len(a_tr):
     raise ValueError(f"n_train {n} exceeds the {len(a_tr)} training samples of {sm.input.train}")
 model_cfg = dict(p.model_cfg)
 model_type = model_cfg.pop("type")
+tuned = {"hyper": {}, "recipe": {}}
+if "tuned" in sm.input.keys():  # experiments.tuning: the setting its trials selected on validation
+    tuned = json.loads(Path(sm.input.tuned).read_text())
+    model_cfg.update(tuned["hyper"])
 runs = [(b, s) for b in p.budgets for s in p.seeds]
 draws = {int(s): training_draw(p.root_seed, wc.task, int(s), len(a_tr), n) if p.data_per_seed else np.arange(n)
          for s in p.seeds}
 for (budget, seed), ckpt in zip(runs, sm.output, strict=True):
-    cfg = TrainConfig(**{k: v for k, v in p.training[budget].items() if k != "seeds"})
+    cfg = TrainConfig(**{k: v for k, v in {**p.training[budget], **tuned["recipe"]}.items() if k != "seeds"})
     # the same initialisation at every budget: a budget changes how long a model trains, nothing else
     run_seed = int(stream(p.root_seed, "experiment", wc.task, wc.model, int(wc.res), n, int(seed)).integers(2**31 - 1))
     idx = draws[int(seed)]  # the seed's own draw of the training data, the same for every model
