@@ -81,3 +81,28 @@ def test_the_page_labels_a_reduced_protocol():
     assert "Reduced protocol" in front and "5 seeds" in front and "1x, 4x" in front
     front, _ = claims_html({"claims": [], "protocol": "full", "seeds": [0], "budgets": ["1x"]})
     assert "Full protocol" in front and "Reduced" not in front
+
+
+def test_run_costs_read_parameter_counts_and_epoch_times_of_real_runs(tmp_path):
+    from opbench.experiments.claims import cost_text
+    from opbench.experiments.convergence import run_costs
+    from opbench.models import build_model
+    from opbench.training import Normalizer, save_checkpoint
+
+    paths = []
+    kws = {"fno": {"modes": 2, "width": 4, "layers": 1}, "mlp": {"hidden": 8, "layers": 1}}
+    for model, kw in kws.items():
+        kw = {"in_channels": 1, "out_channels": 1, "grid": [16], **kw}
+        for seed, secs in ((0, [1.0, 2.0]), (1, [3.0, 4.0])):
+            d = tmp_path / "runs" / "heat" / model / "r16_n8" / f"seed{seed}"
+            d.mkdir(parents=True)
+            net = build_model(model, **{**kw, "grid": (16,)})
+            save_checkpoint(d / "model.pt", model, kw, net, Normalizer.fit(np.zeros((2, 1, 16)), np.zeros((2, 1, 16))),
+                            {"epoch": 2, "epochs": 2})
+            pd.DataFrame({"epoch": [1, 2], "seconds": secs}).to_csv(d / "history.csv", index=False)
+            paths.append(d / "model.pt")
+    costs = run_costs(paths)
+    n_mlp = sum(p.numel() for p in build_model("mlp", in_channels=1, out_channels=1, grid=(16,), hidden=8,
+                                                layers=1).parameters())
+    assert costs["mlp"]["n_params"] == n_mlp and costs["fno"]["train_seconds"] == 5.0  # mean of 3 and 7
+    assert cost_text(costs, ["mlp", "fno", "gpt"]).startswith(f"mlp: {n_mlp:,} params, 5 s; fno: ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -269,6 +270,18 @@ def test_claims_table_has_a_verdict_for_every_claim(smoke_run: Path, cfg: dict) 
         assert str(by_key.loc[key, "other_pdes"]).startswith("burgers: ")
         assert (smoke_run / f"results/experiments/{key}/burgers/measurements_x2.csv").is_file()
     assert "<th>other PDEs</th>" in html and "<th>at each budget</th>" in html and "Reduced protocol" in html
+    assert "<th>params, train time</th>" in html and " params, " in str(by_key.loc["discretization", "cost"])
+    # equal tuning: every experiment model tuned with the same number of trials (fewer only when its
+    # declared space is smaller), and the chosen setting is the one of lowest validation error
+    from opbench.experiments.tuning import grid
+
+    tuning = cfg["experiments"]["tuning"]
+    for model in cfg["experiments"]["models"]:
+        tuned = json.loads((smoke_run / f"results/experiments/tuning/{model}.json").read_text())
+        space = tuning["space"].get(model)
+        assert len(tuned["trials"]) == min(tuning["trials"], len(grid(space)) if space else 1)
+        vals = [t["val_rel_l2"] for t in tuned["trials"]]
+        assert tuned["chosen"] == tuned["trials"][int(np.nanargmin(vals))]["trial"]
     # the oracles: claim 2's rule fraction, claim 3's retrained dense net and least-squares map
     quad = pd.read_csv(smoke_run / "results/experiments/quadrature/measurements.csv")
     assert np.isfinite(quad["rule_fraction"]).all() and (quad["rule_gap"] > 0.1).all()

@@ -8,7 +8,8 @@ import pandas as pd
 
 from opbench.atomic import atomic_write_text
 from opbench.evaluation.ladder import write_csv_atomic
-from opbench.experiments.convergence import unconverged_runs
+from opbench.experiments.claims import cost_text
+from opbench.experiments.convergence import run_costs, unconverged_runs
 from opbench.experiments.plan import measurements_name
 from opbench.experiments.report import DEFAULT_ALPHA, compute_claims_by_budget
 
@@ -32,6 +33,12 @@ for pde, by_budget in measurements.items():  # the same claims on the other expe
             r.other_pdes.append({"pde": pde, "verdict": o.verdict, "mean": o.interval.mean, "low": o.interval.low,
                                  "high": o.interval.high, "robustness": o.robustness,
                                  "variant_verdict": o.variant.verdict if o.variant else ""})
+top = max(p.budgets)  # the table's rows are the largest budget's: so are the costs beside them
+for r in results:
+    if r.key in p.runs.get(top, {}):
+        c = p.exp["claims"][r.key]
+        r.cost = cost_text(run_costs(p.runs[top][r.key]), [c["contender"], c["reference"]]
+                           + ([r.variant.contender] if r.variant else []))
 claims = [r.row() | {"details": [[label, iv.mean, iv.low, iv.high, iv.n] for label, iv in r.details],
                      "budgets": r.budgets, "figure": f"figures/claims/{r.key}.png" if r.key in figures else None}
           for r in results]

@@ -57,6 +57,7 @@ class ClaimResult:
     robustness: str = ""  # 'robust', 'depends on budget: ...' or 'one budget'
     variant_robustness: str = ""
     other_pdes: list[dict] = field(default_factory=list)  # the same claim on experiments.also_pdes
+    cost: str = ""  # parameter count and training time of the models compared (``cost_text``)
 
     def row(self) -> dict:
         iv, v = self.interval, self.variant
@@ -70,9 +71,16 @@ class ClaimResult:
                 "variant_verdict": v.verdict if v else "", "variant_p_holm": v.p_holm if v else nan,
                 "robustness": self.robustness, "variant_robustness": self.variant_robustness,
                 "budget_verdicts": "; ".join(f"{b['budget']}: {b['verdict']}" for b in self.budgets),
+                "cost": self.cost,
                 "other_pdes": "; ".join(f"{o['pde']}: {o['verdict']} ({o['robustness']}), mean {o['mean']:.3g}"
                                         + (f", best variant {o['variant_verdict']}" if o["variant_verdict"] else "")
                                         for o in self.other_pdes)}
+
+
+def cost_text(costs: Mapping[str, Mapping[str, float]], models: list[str]) -> str:
+    """'model: N params, T s' for each of ``models`` with a known cost (``convergence.run_costs``)."""
+    return "; ".join(f"{m}: {costs[m]['n_params']:,.0f} params, {costs[m]['train_seconds']:.3g} s"
+                     for m in dict.fromkeys(models) if m in costs)
 
 
 def _per_seed(frame: pd.DataFrame, value: str = "rel_l2") -> dict[int, float]:

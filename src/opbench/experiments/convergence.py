@@ -12,6 +12,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from opbench.experiments.stats import not_converged
@@ -45,3 +46,20 @@ def unconverged_runs(paths: Sequence[str | os.PathLike], tail: float = 0.1) -> l
     """Labels of the runs among ``paths`` whose best validation epoch lies in the last ``tail`` of
     their epochs."""
     return [run_label(p) for p in paths if not_converged(*run_epochs(p), tail=tail)]
+
+
+def run_costs(paths: Sequence[str | os.PathLike]) -> dict[str, dict[str, float]]:
+    """Per model (the directory above ``r<res>_n<n>``): mean parameter count and mean training time
+    in seconds (sum of its history's epoch times) over the runs among ``paths`` (checkpoints), so
+    the table can show whether two models it compares were matched in size and compute."""
+    acc: dict[str, list[tuple[float, float]]] = {}
+    for p in map(Path, paths):
+        if p.suffix != ".pt":
+            continue
+        state = torch.load(p, map_location="cpu", weights_only=True)["state_dict"]
+        n_params = float(sum(v.numel() for v in state.values()))
+        hist = p.with_name("history.csv")
+        seconds = float(pd.read_csv(hist)["seconds"].sum()) if hist.is_file() else float("nan")
+        acc.setdefault(p.parent.parent.parent.name, []).append((n_params, seconds))
+    return {m: {"n_params": sum(v[0] for v in vals) / len(vals), "train_seconds": sum(v[1] for v in vals) / len(vals)}
+            for m, vals in acc.items()}

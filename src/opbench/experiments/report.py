@@ -204,6 +204,7 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
             "verdict": c["verdict"],
             "at each budget": _budget_cell(c),
             "other PDEs": c.get("other_pdes") or "–",
+            "params, train time": c.get("cost") or "–",
             "best Transformer variant": _variant_cell(c),
             "section": link,
         })
@@ -220,6 +221,7 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
             "verdict": str(r["verdict"]),
             "at each budget": "–",
             "other PDEs": "–",
+            "params, train time": "–",
             "best Transformer variant": "–",
             "section": f"#{r.get('section_id', 'physics')}",
         })
@@ -229,6 +231,8 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
         cols.append("at each budget")
     if any(c.get("other_pdes") for c in payload["claims"]):  # claims 1, 3, 4, 5 off the main PDE
         cols.append("other PDEs")
+    if any(c.get("cost") for c in payload["claims"]):  # size and compute of the models compared
+        cols.append("params, train time")
     if any(c.get("best_variant") for c in payload["claims"]):  # plain and best variant side by side
         cols.append("best Transformer variant")
     head = "".join(f"<th>{h.esc(c)}</th>" for c in cols)
