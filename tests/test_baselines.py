@@ -86,3 +86,29 @@ def test_claim5_effect_uses_normalised_absolute_errors_so_tiny_outputs_do_not_do
     assert np.isclose(r.interval.mean, np.log(0.02 / 0.05) - np.log(0.02 / 0.01))
     rel = input_families(m.drop(columns="abs_err"), "transformer", "fno")
     assert not np.isclose(rel.interval.mean, r.interval.mean)
+
+
+class _GridBound:
+    """A model whose output depends on the grid size it is given: not discretization-invariant."""
+
+    def predict(self, a, x=None):
+        return a * (a.shape[1] / 16.0)
+
+
+def test_claim1_self_consistency_is_zero_for_an_invariant_model_and_not_for_a_grid_bound_one(tmp_path):
+    from opbench.data.netcdf import write_netcdf
+    from opbench.experiments.data import dataset
+    from opbench.experiments.measure import discretization
+
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((4, 64))
+    for r in (16, 32, 64):
+        for truth in ("restricted", "fresh"):
+            ar = a[:, :: 64 // r]
+            write_netcdf(dataset(ar, ar, np.arange(r) / r, {}), tmp_path / f"{truth}_s{r}.nc")
+    models = {"echo": _Echo(), "bound": _GridBound()}
+    m = discretization(lambda model, res, n, seed: models[model], ["echo", "bound"],
+                       [("echo", 16, 4), ("bound", 16, 4)], [0], [16, 32, 64], tmp_path)
+    self_rows = m[m["truth"] == "self"].set_index(["model", "eval_res"])["rel_l2"]
+    assert self_rows[("echo", 64)] < 1e-6 and self_rows[("echo", 32)] < 1e-6
+    assert np.isclose(self_rows[("bound", 64)], 3.0) and np.isclose(self_rows[("bound", 32)], 1.0)

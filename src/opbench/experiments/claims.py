@@ -121,6 +121,10 @@ def discretization(m: pd.DataFrame, contender: str, reference: str, train_res: i
                 ratios[model] = r
             iv = mean_interval(list(r.values()))
             details.append((f"{model}: log(err {hi} / err {train_res}), {truth} truth", iv))
+    selfc = m[(m["train_res"] == train_res) & (m["truth"] == "self") & (m["eval_res"] == hi)] if "truth" in m else m
+    for model, gm in selfc.groupby("model", sort=False):
+        details.append((f"{model}: self-consistency, prediction at {hi} restricted to {train_res} against the "
+                        f"prediction at {train_res} (relative)", mean_interval(list(_per_seed(gm).values()))))
     diffs = paired_differences(ratios.get(contender, {}), ratios.get(reference, {}))
     return _result(1, "discretization", "A standard Transformer is not discretization-invariant; a neural operator is",
                    f"train at {train_res}, evaluate on the ladder (restricted and fresh-solve truth) and the "

@@ -25,7 +25,7 @@ def discretization(m: pd.DataFrame, train_res: int, path: Path) -> Path:
     fig = Figure(figsize=(4.5 * (1 + len(matrix_models)), 3.6))
     axes = fig.subplots(1, 1 + len(matrix_models), squeeze=False)[0]
     colours = model_colours(list(pd.unique(m["model"])))
-    base = m[m["train_res"] == train_res]
+    base = m[(m["train_res"] == train_res) & m["truth"].isin(["restricted", "fresh"])]
     for (model, truth), g in base.groupby(["model", "truth"], sort=False):
         s = _stats(g, ["eval_res"], "rel_l2").sort_values("eval_res")
         _line(axes[0], s["eval_res"], s, colours[model], f"{model} ({truth})", "-" if truth == "restricted" else "--")

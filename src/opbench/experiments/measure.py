@@ -19,7 +19,11 @@ Loader = Callable[[str, int, int, int], Trained]  # (model, train_res, n_train, 
 
 def discretization(load: Loader, models: Sequence[str], cells: Sequence[tuple[str, int, int]], seeds: Sequence[int],
                    ladder: Sequence[int], set_dir: Path) -> pd.DataFrame:
-    """Error of every (model, train_res) cell on every rung, against both kinds of truth."""
+    """Error of every (model, train_res) cell on every rung, against both kinds of truth, and the
+    model's self-consistency across resolutions (``truth="self"``): its prediction on a rung,
+    restricted to the coarser of that rung and its training grid, against its prediction there
+    (the same inputs on every rung, nested grids). Zero for a discretization-invariant model,
+    whatever its error against the truth."""
     rows = []
     for model, res, n in cells:
         for seed in seeds:
@@ -29,6 +33,15 @@ def discretization(load: Loader, models: Sequence[str], cells: Sequence[tuple[st
                     s = score(t, set_dir / f"{truth}_s{r}.nc")
                     rows.append({"model": model, "seed": seed, "train_res": res, "n_train": n, "eval_res": r,
                                  "truth": truth, **s})
+            at_train = t.predict(read_pair(set_dir / f"restricted_s{res}.nc")[0])
+            for r in ladder:
+                if r == res or max(r, res) % min(r, res):
+                    continue
+                pred = t.predict(read_pair(set_dir / f"restricted_s{r}.nc")[0])
+                fine, coarse = (pred, at_train) if r > res else (at_train, pred)
+                gap = rel_l2(fine[:, :: fine.shape[1] // coarse.shape[1]], coarse)
+                rows.append({"model": model, "seed": seed, "train_res": res, "n_train": n, "eval_res": r,
+                             "truth": "self", "rel_l2": float(np.mean(gap))})
     return pd.DataFrame(rows)
 
 
