@@ -135,6 +135,25 @@ def _unconverged_cell(c: Mapping[str, Any]) -> str:
     return "none" if int(n) == 0 else f"{int(n)} run{'s' * (int(n) > 1)}"
 
 
+def _physics_table(extra_rows: pd.DataFrame | None) -> str:
+    """The PINN, HNN and DDPM rows: a table of their own, since their measures are not effects of a
+    contender against a reference operator; intervals from the same statistics code."""
+    if extra_rows is None or not len(extra_rows):
+        return ""
+    body = []
+    for r in extra_rows.to_dict("records"):
+        cells = [f'<a href="#{h.esc(str(r.get("section_id", "physics")))}">{h.esc(str(r["claim"]))}</a>',
+                 h.esc(str(r["experiment"])),
+                 h.esc(f"{_fmt(r['effect'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"), h.esc(str(r["verdict"]))]
+        body.append(f'<tr class="verdict-{h.esc(str(r["verdict"]).replace(" ", "-"))}">'
+                    + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    head = "".join(f"<th>{c}</th>" for c in ("claim", "experiment", "measure [95% interval]", "verdict"))
+    return ("<h3>Physics-informed, Hamiltonian and generative models</h3><p>These rows measure each model "
+            "against its own baseline (see its section), not a Transformer against an operator: a table of "
+            "their own, with intervals from the same statistics code.</p>"
+            f'<table class="claims physics"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
+
+
 def _protocol_note(payload: Mapping[str, Any]) -> str:
     """Says which protocol produced the table: a reduced one is labelled as such, with its size."""
     if "protocol" not in payload:
@@ -208,23 +227,6 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
             "best Transformer variant": _variant_cell(c),
             "section": link,
         })
-    for r in (extra_rows.to_dict("records") if extra_rows is not None else []):
-        rows.append({
-            "claim": str(r["claim"]),
-            "experiment": str(r["experiment"]),
-            "effect": "see its section",
-            "mean [95% interval]": f"{_fmt(r['effect'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]",
-            "seeds": "-",
-            "margin": "–",
-            "p (Holm)": "–",
-            "not converged": "–",
-            "verdict": str(r["verdict"]),
-            "at each budget": "–",
-            "other PDEs": "–",
-            "params, train time": "–",
-            "best Transformer variant": "–",
-            "section": f"#{r.get('section_id', 'physics')}",
-        })
     cols = ["claim", "experiment", "effect", "mean [95% interval]", "seeds", "margin", "p (Holm)", "not converged",
             "verdict"]
     if any(c.get("budget_verdicts") for c in payload["claims"]):
@@ -263,6 +265,7 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
            "honest variant alike; picking the best after seeing the results favours the Transformer.</p>"
            if "best Transformer variant" in cols else "")
         + table
+        + _physics_table(extra_rows)
     )
     sections = []
     for c in payload["claims"]:
