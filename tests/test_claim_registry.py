@@ -74,8 +74,9 @@ def test_a_toy_claim_reaches_the_plan_the_config_check_and_the_table(toy, tmp_pa
     assert enabled_claims(cfg)[-1] == "toy" and claim_titles()["toy"] == (7, "A toy claim")
     exp = cfg["experiments"]
     cells = claim_cells(cfg, "toy")
-    assert cells == [(exp["pde"], "fno", exp["train_res"], exp["n_train"]),
-                     (exp["pde"], "transformer", exp["train_res"], exp["n_train"])]
+    # on the PDE's test sets: on the main PDE and on each of experiments.also_pdes
+    pdes = [exp["pde"], *exp.get("also_pdes", [])]
+    assert cells == [(p, m, exp["train_res"], exp["n_train"]) for p in pdes for m in ("fno", "transformer")]
     assert set(cells) <= set(all_cells(cfg))
     ctx = MeasureContext(lambda m, r, n, s: _Fake(m, s), exp, exp["claims"]["toy"], [16, 32])
     table = toy.measure(ctx)
