@@ -135,8 +135,8 @@ def figure(m: pd.DataFrame, path: Path) -> Path:
             s = (g[g["band"] == band].groupby("model")["rel_l2"].agg(["mean", "min", "max"]).reindex(models))
             x = np.arange(len(models)) + (i - 1) * width
             ax.bar(x, s["mean"], width, color=[colours[k] for k in models], alpha=shades[band],
-                   yerr=[s["mean"] - s["min"], s["max"] - s["mean"]], capsize=2, label=band, edgecolor="k",
-                   linewidth=0.3)
+                   yerr=[(s["mean"] - s["min"]).clip(lower=0), (s["max"] - s["mean"]).clip(lower=0)], capsize=2,
+                   label=band, edgecolor="k", linewidth=0.3)
         ax.set_xticks(np.arange(len(models)), models, fontsize=7)
         ax.set(yscale="log", ylabel="band relative L2", title=f"nu = {nu:g}: bars low / mid / high")
         ax.legend(fontsize=6)
