@@ -1,4 +1,4 @@
-"""The front-page claims table: measured rows from other experiments join the claim rows, escaped."""
+"""The front-page claims table: rows of the physics experiments get a table of their own, escaped."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 from opbench.experiments.report import claims_html
 
 
-def test_physics_rows_join_the_claims_table_escaped_and_linked() -> None:
+def test_physics_rows_get_their_own_table_escaped_and_linked() -> None:
     extra = pd.DataFrame([
         {"claim": "HNN conserves energy <b>better</b>", "experiment": "physics_hnn/pendulum", "effect": 0.25,
          "ci_low": 0.125, "ci_high": 0.5, "verdict": "supported", "section": "Hamiltonian networks"},
@@ -17,3 +17,4 @@ def test_physics_rows_join_the_claims_table_escaped_and_linked() -> None:
     assert 'href="#physics"' in front and "physics_hnn/pendulum" in front
     assert "0.25" in front and "0.125" in front and "0.5" in front
     assert front.count("<tr class=") == 1 and sections == ""
+    assert 'class="claims physics"' in front and "Hamiltonian and generative models" in front

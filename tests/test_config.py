@@ -25,7 +25,7 @@ def base() -> dict:
     return _load("configs/smoke.yaml")
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "configs/smoke.yaml", "configs/paper.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "configs/smoke.yaml", "configs/paper.yaml", "configs/claims.yaml"])
 def test_shipped_configs_validate(name: str) -> None:
     if not (ROOT / name).exists():
         pytest.skip(f"{name} not present")
@@ -121,3 +121,15 @@ def test_snakemake_refuses_bad_config_before_any_job(tmp_path: Path, base: dict)
     assert len(lines) == 1 and "pdes.burgers.params.nu" in lines[0], proc.stderr
     assert not (tmp_path / "results").exists()
     assert not (tmp_path / "logs").exists()
+
+
+def test_the_protocols_meet_issue_11s_minimums() -> None:
+    """Default: a reduced protocol of >= 5 seeds, >= 2 budgets, the plain Transformer beside >= 2
+    variants; configs/claims.yaml: the full protocol with >= 3 budgets and claims off heat."""
+    for name, protocol, n_budgets in (("config.yaml", "reduced", 2), ("configs/claims.yaml", "full", 3)):
+        exp = validate_config(_load(name))["experiments"]
+        assert exp["protocol"] == protocol and len(exp["seeds"]) >= 5 and len(exp["budgets"]) >= n_budgets
+        d = exp["claims"]["discretization"]
+        assert d["contender"] == "transformer" and len(d["variants"]) >= 2
+        assert all(exp["models"][v]["type"] == "transformer" for v in d["variants"])
+    assert validate_config(_load("configs/claims.yaml"))["experiments"]["also_pdes"] == ["burgers"]

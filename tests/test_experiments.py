@@ -106,6 +106,11 @@ def test_compute_claims_fills_stub_rows_and_html_links_sections() -> None:
     (lambda e: e["claims"]["discretization"].update(matrix_models=["gpt"]), "matrix_models: 'gpt'"),
     (lambda e: e["models"]["transformer"].update(patch=3), "experiments.models.transformer.patch: 3"),
     (lambda e: e.update(seeds=[0, 1]), "experiments.seeds"),
+    (lambda e: e["tuning"]["space"].update(gpt={"width": [8]}), "experiments.tuning.space: 'gpt'"),
+    (lambda e: e.update(also_pdes=["darcy"]), "experiments.also_pdes: 'darcy'"),
+    (lambda e: e["claims"]["finite_vectors"].update(retrain_res=[48]), "finite_vectors.retrain_res: 48"),
+    (lambda e: e.update(budgets=[0]), "experiments.budgets"),
+    (lambda e: e["claims"]["scale"].update(primary="size"), "experiments.claims.scale.primary"),
 ])
 def test_bad_experiments_config_gives_one_clear_line(edit, fragment: str) -> None:
     from pathlib import Path
@@ -220,3 +225,81 @@ def test_bad_multiscale_config_gives_one_clear_line(edit, fragment: str) -> None
     with pytest.raises(ConfigError) as info:
         validate_config(cfg)
     assert "\n" not in str(info.value) and fragment in str(info.value), str(info.value)
+
+
+def test_coarse_left_rule_is_the_integral_of_the_piecewise_constant_interpolant() -> None:
+    from opbench.experiments.data import coarse_left_rule
+
+    c = np.zeros((1, 4), complex)
+    c[0, 1] = 0.5  # f(x) = cos(2 pi x)
+    x = np.array([0.0, 0.1, 0.25, 0.3, 0.99])
+    # 4 cells: f(0)=1 on [0,.25), f(.25)=0, f(.5)=-1, f(.75)=0
+    expected = np.array([0.0, 0.1, 0.25, 0.25, 0.25 - 0.25])
+    assert np.allclose(coarse_left_rule(c, x, 4)[0], expected)
+
+
+def test_coarse_rule_gap_is_at_least_ten_times_a_perfect_models_interpolation_cost() -> None:
+    """With the default config's GRF and 8 cells, the rule's gap to the exact integral (relative L2 on
+    Chebyshev points) is >= 10x what linear interpolation from the 64-point training grid costs a
+    model that is exact on that grid (the 6.3e-3 that hid the trapezoid's 2.45e-3 gap), and the
+    fraction of the rule's error is 1 for the rule itself and 0 for the exact integral."""
+    import yaml
+
+    from opbench.evaluation.metrics import rel_l2
+    from opbench.experiments.data import coarse_left_rule, point_sets, rule_fraction
+
+    with open("config.yaml") as fh:
+        grf = yaml.safe_load(fh)["pdes"]["heat"]["grf"]
+    f = periodic_grf([stream(0, "gap", i) for i in range(16)], 1024, **grf)
+    c = trig_coefficients(f)
+    c[:, 0] = 0.0
+    x = point_sets(0, 64)["chebyshev"]
+    exact, rule = exact_antiderivative(c, x), coarse_left_rule(c, x, 8)
+    grid = np.arange(64) / 64
+    on_grid = exact_antiderivative(c, grid)
+    interp = np.stack([np.interp(x, np.append(grid, 1.0), np.append(g, g[0])) for g in on_grid])
+    # the antiderivative is periodic (c_0 = 0), so wrapping to F(1) = F(0) is exact
+    gap, cost = rel_l2(rule, exact).mean(), rel_l2(interp, exact).mean()
+    assert gap >= 10 * cost, (gap, cost)
+    assert np.allclose(rule_fraction(rule, exact, rule), 1.0) and np.allclose(rule_fraction(exact, exact, rule), 0.0)
+    assert np.allclose(rule_fraction(0.5 * (rule + exact), exact, rule), 0.5)
+
+
+def test_quadrature_effect_with_a_coarse_rule_is_the_difference_of_reproduced_fractions() -> None:
+    rows = []
+    for seed in range(5):
+        for model, frac in (("transformer", 0.9), ("fno", 0.5)):
+            for pts, f in (("uniform_s16", 1.0), ("chebyshev", frac + 0.01 * seed)):
+                rows.append({"model": model, "seed": seed, "points": pts, "rel_l2": 0.4, "rule_fraction": f,
+                             "rel_to_rule": 0.01, "rule_gap": 0.45})
+    r = C.quadrature(pd.DataFrame(rows), "transformer", "fno", 16)
+    assert np.isclose(r.interval.mean, 0.4) and "fraction of the rule's error" in r.effect
+    gap = [iv for label, iv in r.details if label.startswith("fno: rule gap")][0]
+    assert np.isclose(gap.mean, 45.0)
+
+
+def _scale_table(amp: dict[str, float], tau_growth: dict[str, float]) -> pd.DataFrame:
+    rows = []
+    for seed in range(5):
+        j = 1 + 0.02 * seed
+        for model in amp:
+            for lam in (0.1, 1.0, 10.0):
+                rows.append({"model": model, "seed": seed, "kind": "equivariance", "param": lam,
+                             "value": 0.0 if lam == 1.0 else amp[model] * j})
+            for tau, f in ((5.0, 1.0), (2.5, tau_growth[model] * j), (10.0, tau_growth[model] * j)):
+                rows.append({"model": model, "seed": seed, "kind": "tau", "param": tau, "value": 0.01 * f})
+    return pd.DataFrame(rows)
+
+
+def test_scale_claim_separates_amplitude_homogeneity_from_length_scale_generalisation() -> None:
+    """An RMS-normalised Transformer is exactly homogeneous (amplitude effect hugely negative) yet
+    generalises across length scales as badly (10x) as the plain one: the verdicts must differ."""
+    m = _scale_table({"fno": 1e-2, "transformer_rms": 1e-7}, {"fno": 2.0, "transformer_rms": 20.0})
+    length = C.scale(m, "transformer_rms", "fno", 5.0)
+    amp = C.scale(m, "transformer_rms", "fno", 5.0, primary="amplitude")
+    assert np.isclose(length.interval.mean, np.log(10.0), atol=1e-9) and length.verdict == "holds"
+    assert np.isclose(amp.interval.mean, np.log(1e-5)) and amp.verdict == "does not hold"
+    other = [iv for label, iv in length.details if label.startswith("amplitude effect")][0]
+    assert np.isclose(other.mean, np.log(1e-5))
+    with pytest.raises(ValueError, match="experiments.claims.scale.primary"):
+        C.scale(m, "transformer_rms", "fno", 5.0, primary="size")

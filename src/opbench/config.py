@@ -155,7 +155,7 @@ def _check_semantics(cfg: dict[str, Any]) -> None:
                 )
     _check_physics(cfg)
     for mname, model in cfg["models"].items():
-        patch = model.get("patch", 1) if model["type"] == "transformer" else 1
+        patch = model.get("patch", 1) if model["type"] == "transformer" and not model.get("resample") else 1
         if patch > 1:
             for pname in run_pdes(cfg):
                 if mname not in pde_models(cfg, pname):
@@ -252,6 +252,11 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
     exp = cfg.get("experiments")
     if not exp:
         return
+    for other in exp.get("also_pdes", []):  # each checked as the main PDE is, on a copy
+        try:
+            _check_experiments({**cfg, "experiments": {**exp, "pde": other, "also_pdes": []}})
+        except ConfigError as err:
+            raise ConfigError(f"experiments.also_pdes: {other!r} fails a check of the main PDE: {err}") from None
     pde = exp["pde"]
     if pde not in cfg["pdes"] or cfg["pdes"][pde]["type"] not in ("heat", "burgers"):
         allowed = [p for p, v in cfg["pdes"].items() if v["type"] in ("heat", "burgers")]
@@ -269,13 +274,22 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
             raise ConfigError(f"experiments.{key}: {exp[key]} exceeds pdes.{pde}.samples.{split} "
                               f"(allowed: <= {spec['samples'][split]})")
     for mname, model in exp["models"].items():
-        patch = model.get("patch", 1) if model["type"] == "transformer" else 1
+        patch = model.get("patch", 1) if model["type"] == "transformer" and not model.get("resample") else 1
         bad = [r for r in ladder if r % patch]
         if bad:
             raise ConfigError(f"experiments.models.{mname}.patch: {patch} does not divide resolutions {bad} of "
                               f"pdes.{pde}.ladder (allowed: a patch size dividing every ladder resolution)")
+    from opbench.experiments.registry import claim_specs
+
+    known = [spec.key for spec in claim_specs()]
+    for m in ((exp.get("tuning") or {}).get("space") or {}):
+        if m not in exp["models"]:
+            raise ConfigError(f"experiments.tuning.space: {m!r} is not in experiments.models "
+                              f"(allowed: {', '.join(exp['models'])})")
     for name, claim in exp["claims"].items():
-        for field in ("models", "matrix_models"):
+        if name not in known:
+            raise ConfigError(f"experiments.claims.{name}: not a registered claim (allowed: {', '.join(known)})")
+        for field in ("models", "matrix_models", "variants", "retrained"):
             for m in claim.get(field, []):
                 if m not in exp["models"]:
                     raise ConfigError(f"experiments.claims.{name}.{field}: {m!r} is not in experiments.models "
@@ -286,10 +300,15 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
             if claim.get("enabled") and name != "multiscale" and claim.get(field) not in claim.get("models", []):
                 raise ConfigError(f"experiments.claims.{name}.{field}: {claim.get(field)!r} must be one of its "
                                   f"models (allowed: {', '.join(claim.get('models', []))})")
-        for r in claim.get("matrix_res", []):
-            if r not in ladder:
-                raise ConfigError(f"experiments.claims.{name}.matrix_res: {r} is not on pdes.{pde}.ladder "
-                                  f"(allowed: {', '.join(map(str, ladder))})")
+        for v in claim.get("variants", []) if claim.get("enabled") else []:
+            if v not in claim.get("models", []):
+                raise ConfigError(f"experiments.claims.{name}.variants: {v!r} must be one of its models, which are "
+                                  f"trained and measured (allowed: {', '.join(claim.get('models', []))})")
+        for field in ("matrix_res", "retrain_res"):
+            for r in claim.get(field, []):
+                if r not in ladder:
+                    raise ConfigError(f"experiments.claims.{name}.{field}: {r} is not on pdes.{pde}.ladder "
+                                      f"(allowed: {', '.join(map(str, ladder))})")
         if any(n > spec["samples"]["train"] for n in claim.get("n_train", [])):
             raise ConfigError(f"experiments.claims.{name}.n_train: sizes must be <= pdes.{pde}.samples.train "
                               f"({spec['samples']['train']})")

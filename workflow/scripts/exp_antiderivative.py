@@ -1,4 +1,4 @@
-"""Snakemake adapter: the antiderivative task's train/val (trapezoid) and test (exact) files."""
+"""Snakemake adapter: the antiderivative task's train/val (trapezoid or coarse-rule targets) and test (exact) files."""
 
 import sys
 from pathlib import Path
@@ -9,5 +9,5 @@ sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 p = sm.params
 paths = write_antiderivative(seed=p.seed, grf=p.grf, n_fine=p.n_fine, train_res=p.train_res, ladder=p.ladder,
-                             samples=p.samples, out_dir=Path(sm.output[0]).parent)
+                             samples=p.samples, out_dir=Path(sm.output[0]).parent, rule_cells=p.rule_cells)
 print("\n".join(map(str, paths)), file=sys.stderr)

@@ -8,17 +8,43 @@ import pandas as pd
 
 from opbench.atomic import atomic_write_text
 from opbench.evaluation.ladder import write_csv_atomic
-from opbench.experiments.report import compute_claims
+from opbench.experiments.claims import cost_text
+from opbench.experiments.convergence import run_costs, unconverged_runs
+from opbench.experiments.plan import measurements_name
+from opbench.experiments.report import DEFAULT_ALPHA, compute_claims_by_budget
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 p = sm.params
-measurements = {c: pd.read_csv(path) for c, path in zip(p.claims, sm.input, strict=True)}
+measurements = {}  # pde -> budget -> claim -> table (claim 6 has one budget: the base runs')
+for path in map(Path, sm.input.measurements):
+    b = next(b for b in p.budgets if path.stem == measurements_name(b))
+    claim, pde = (path.parent.name, p.exp["pde"]) if path.parent.name in p.claims else (
+        path.parent.parent.name, path.parent.name)
+    measurements.setdefault(pde, {}).setdefault(b, {})[claim] = pd.read_csv(path)
 figures = {c: Path(f) for c, f in zip(p.claims, sm.output.figures, strict=True)}
-results = compute_claims(measurements, p.exp, p.ladder, figures)
-payload = {"claims": [r.row() | {"details": [[label, iv.mean, iv.low, iv.high, iv.n] for label, iv in r.details],
-                                 "figure": f"figures/claims/{r.key}.png" if r.key in figures else None}
-                      for r in results]}
+unconverged = {b: {c: unconverged_runs(paths) for c, paths in runs.items()} for b, runs in p.runs.items()}
+results = compute_claims_by_budget(measurements.pop(p.exp["pde"]), p.exp, p.ladder, figures, unconverged)
+for pde, by_budget in measurements.items():  # the same claims on the other experiment PDEs, beside the rows
+    ladder = sorted(p.ladders[pde])
+    others = compute_claims_by_budget(by_budget, {**p.exp, "pde": pde}, ladder, None, unconverged)
+    for r, o in zip(results, others, strict=True):
+        if o.verdict != "not run":
+            r.other_pdes.append({"pde": pde, "verdict": o.verdict, "mean": o.interval.mean, "low": o.interval.low,
+                                 "high": o.interval.high, "robustness": o.robustness,
+                                 "variant_verdict": o.variant.verdict if o.variant else ""})
+top = max(p.budgets)  # the table's rows are the largest budget's: so are the costs beside them
+for r in results:
+    if r.key in p.runs.get(top, {}):
+        c = p.exp["claims"][r.key]
+        r.cost = cost_text(run_costs(p.runs[top][r.key]), [c["contender"], c["reference"]]
+                           + ([r.variant.contender] if r.variant else []))
+claims = [r.row() | {"details": [[label, iv.mean, iv.low, iv.high, iv.n] for label, iv in r.details],
+                     "budgets": r.budgets, "figure": f"figures/claims/{r.key}.png" if r.key in figures else None}
+          for r in results]
+payload = {"alpha": p.exp.get("alpha", DEFAULT_ALPHA), "budgets": [f"{b}x" for b in p.budgets],
+           "protocol": p.exp.get("protocol", "reduced"), "seeds": list(p.exp["seeds"]),
+           "claims": claims}
 atomic_write_text(sm.output.table, json.dumps(payload, indent=2, allow_nan=True))
 write_csv_atomic(pd.DataFrame([r.row() for r in results]), sm.output.csv)
 print(pd.DataFrame([r.row() for r in results]).to_string(), file=sys.stderr)

@@ -1,4 +1,5 @@
-"""Snakemake adapter: the measurement table of one claim experiment."""
+"""Snakemake adapter: the measurement tables of one claim experiment (its registry entry's ``measure``),
+one per budget (claim 6 reads the base runs: the same table at every budget, read once)."""
 
 import sys
 from functools import cache
@@ -8,47 +9,35 @@ import pandas as pd
 import torch
 
 from opbench.evaluation.ladder import write_csv_atomic
-from opbench.experiments import measure
 from opbench.experiments.apply import Trained
 from opbench.experiments.plan import ANTIDERIVATIVE, cell_dir
+from opbench.experiments.registry import MeasureContext, get_claim
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 torch.set_num_threads(max(1, sm.threads))
-p, claim = sm.params, sm.wildcards.claim
-if claim == "multiscale":  # claim 6: band errors and spectra of the base pipeline's NS runs
-    from opbench.experiments.multiscale import measurements
-
-    table = measurements([pd.read_csv(f) for f in sm.input.metrics], [pd.read_csv(f) for f in sm.input.spectra],
-                         p.nu)
-    write_csv_atomic(table, sm.output[0])
-    print(table[table["kind"] == "band"].to_string(), file=sys.stderr)
-    sys.exit(0)
-exp, c = p.exp, p.exp["claims"][claim]
-task = ANTIDERIVATIVE if claim == "quadrature" else exp["pde"]
-res, n, seeds, models = int(exp["train_res"]), int(exp["n_train"]), exp["seeds"], c["models"]
-set_dir = Path(sm.input.sets[0]).parent
+p, spec = sm.params, get_claim(sm.wildcards.claim)
+exp = {**p.exp, "pde": p.pde}  # the PDE this job measures (experiments.pde or one of also_pdes)
+task = ANTIDERIVATIVE if spec.inputs == "antiderivative" else exp["pde"]
 
 
 @cache
-def load(model: str, train_res: int, n_train: int, seed: int) -> Trained:
-    return Trained(f"{cell_dir((task, model, train_res, n_train))}/seed{seed}/model.pt")
+def load_at(budget: int, model: str, train_res: int, n_train: int, seed: int) -> Trained:
+    return Trained(f"{cell_dir((task, model, train_res, n_train), budget)}/seed{seed}/model.pt")
 
 
-if claim == "discretization":
-    cells = [(m, res, n) for m in models]
-    cells += [(m, int(r), n) for m in c.get("matrix_models", []) for r in c.get("matrix_res", []) if int(r) != res
-              or m not in models]
-    table = measure.discretization(load, models, list(dict.fromkeys(cells)), seeds, p.ladder, set_dir)
-elif claim == "finite_vectors":
-    table = measure.finite_vectors(load, models, res, sorted({*c["n_train"], n}), seeds, p.ladder, set_dir)
-elif claim == "scale":
-    table = measure.scale(load, models, res, n, seeds, c["lambdas"], c.get("taus", []), float(p.base_tau), set_dir)
-elif claim == "input_families":
-    table = measure.input_families(load, models, res, n, seeds, set_dir)
-elif claim == "quadrature":
-    table = measure.quadrature(load, models, res, n, seeds, {k: Path(v) for k, v in p.anti_tests.items()})
-else:
-    raise ValueError(f"unknown claim {claim!r}")
-write_csv_atomic(table, sm.output[0])
-print(table.to_string(), file=sys.stderr)
+for budget, out in zip(p.budgets, sm.output, strict=True):  # every budget of the claim in one job
+    def load(model: str, train_res: int, n_train: int, seed: int, budget: int = budget) -> Trained:
+        return load_at(budget, model, train_res, n_train, seed)
+
+    if spec.inputs == "base_runs":  # claim 6: band errors and spectra of the base pipeline's NS runs (one budget)
+        ctx = MeasureContext(load, exp, exp["claims"][spec.key], p.ladder, nu=p.nu,
+                             metrics=[pd.read_csv(f) for f in sm.input.metrics],
+                             spectra=[pd.read_csv(f) for f in sm.input.spectra])
+    else:
+        ctx = MeasureContext(load, exp, exp["claims"][spec.key], p.ladder, set_dir=Path(sm.input.sets[0]).parent,
+                             anti_tests={k: Path(v) for k, v in p.anti_tests.items()}, base_tau=float(p.base_tau),
+                             train_file=lambda r: Path(p.train_files[int(r)]))
+    table = spec.measure(ctx)
+    write_csv_atomic(table, out)
+    print(f"budget {budget}x:\n{table.to_string()}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Snakemake adapter: write the PDE evaluation sets of the claim experiments."""
+"""Snakemake adapter: write the PDE evaluation sets of the claim experiments, for every experiment PDE."""
 
 import sys
 from pathlib import Path
@@ -8,8 +8,11 @@ from opbench.experiments.data import write_pde_sets
 sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 p = sm.params
-paths = write_pde_sets(seed=p.seed, pde=p.pde, cfg=p.cfg, ladder=p.ladder, train_res=p.train_res,
-                       n_test=p.n_test, taus=p.taus, out_dir=Path(sm.output[0]).parent)
+paths = []
+for pde, q in p.pdes.items():  # every experiment PDE, each in its own folder
+    out_dir = Path(sm.output[0]).parent.parent / pde
+    paths += write_pde_sets(seed=p.seed, pde=pde, cfg=q["cfg"], ladder=q["ladder"], train_res=p.train_res,
+                            n_test=p.n_test, taus=p.taus, out_dir=out_dir)
 missing = sorted(set(map(str, sm.output)) - set(map(str, paths)))
 if missing:
     raise RuntimeError(f"evaluation sets not written: {missing}")

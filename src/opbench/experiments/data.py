@@ -146,6 +146,26 @@ def trapezoid_antiderivative(f: np.ndarray) -> np.ndarray:
     return np.concatenate([np.zeros_like(f[:, :1]), np.cumsum(inc[:, :-1], axis=-1)], axis=-1)
 
 
+def coarse_left_rule(c: np.ndarray, x: np.ndarray, cells: int) -> np.ndarray:
+    """The left Riemann sum on ``cells`` uniform cells of [0, 1) as a function of x: the exact integral
+    from 0 to x of f's piecewise-constant left interpolant, f(jH) on [jH, (j+1)H), H = 1 / cells.
+
+    A first-order rule on a coarse grid, fixed in physical space: its gap to the exact integral is
+    large (>= 10x the models' errors), so a model's predictions can be told apart as "the rule" or
+    "the integral" at any point set (claim 2's oracle)."""
+    h = 1.0 / cells
+    nodes = np.arange(cells) * h
+    width = np.clip(np.asarray(x, np.float64)[:, None] - nodes[None], 0.0, h)  # (m, cells)
+    return eval_trig(c, nodes) @ width.T
+
+
+def rule_fraction(pred: np.ndarray, exact: np.ndarray, rule: np.ndarray) -> np.ndarray:
+    """Per sample, the fraction of the rule's error a prediction reproduces:
+    <pred - exact, rule - exact> / ||rule - exact||^2 (1: it gives the rule, 0: the exact integral)."""
+    d = np.asarray(rule, np.float64) - exact
+    return np.sum((np.asarray(pred, np.float64) - exact) * d, axis=-1) / np.sum(d * d, axis=-1)
+
+
 def point_sets(seed: int, n: int) -> dict[str, np.ndarray]:
     """Non-uniform point sets of n points in [0, 1): Chebyshev (clustered at the ends) and random."""
     cheb = 0.5 * (1.0 - np.cos(np.pi * (np.arange(n) + 0.5) / n))
@@ -154,8 +174,11 @@ def point_sets(seed: int, n: int) -> dict[str, np.ndarray]:
 
 
 def write_antiderivative(*, seed: int, grf: Mapping[str, float], n_fine: int, train_res: int,
-                         ladder: Sequence[int], samples: Mapping[str, int], out_dir: str | Path) -> list[Path]:
-    """Train/val files (trapezoid targets on the training grid) and test files (exact integrals)."""
+                         ladder: Sequence[int], samples: Mapping[str, int], out_dir: str | Path,
+                         rule_cells: int | None = None) -> list[Path]:
+    """Train/val files and test files (exact integrals ``u``). Training targets are the trapezoid rule
+    on the training grid, or with ``rule_cells`` the coarse left rule (``coarse_left_rule``), whose
+    values every test file also holds as ``rule`` so a prediction can be placed between the two."""
     out_dir, written = Path(out_dir), []
 
     def draw(split: str, n: int) -> np.ndarray:
@@ -165,17 +188,22 @@ def write_antiderivative(*, seed: int, grf: Mapping[str, float], n_fine: int, tr
         return c
 
     x_tr = np.arange(train_res) / train_res
+    targets = "trapezoid" if rule_cells is None else f"left rule, {rule_cells} cells"
     for split in ("train", "val"):
         c = draw(split, samples[split])
         f = eval_trig(c, x_tr)
+        u = trapezoid_antiderivative(f) if rule_cells is None else coarse_left_rule(c, x_tr, rule_cells)
         path = out_dir / f"{split}_s{train_res}.nc"
-        write_netcdf(dataset(f, trapezoid_antiderivative(f), x_tr, {"targets": "trapezoid", "split": split}), path)
+        write_netcdf(dataset(f, u, x_tr, {"targets": targets, "split": split}), path)
         written.append(path)
     c = draw("test", samples["test"])
     sets = {f"uniform_s{r}": np.arange(r) / r for r in ladder} | point_sets(seed, train_res)
     for name, x in sets.items():
         path = out_dir / f"test_{name}.nc"
-        write_netcdf(dataset(eval_trig(c, x), exact_antiderivative(c, x), x, {"targets": "exact", "points": name}),
-                     path)
+        ds = dataset(eval_trig(c, x), exact_antiderivative(c, x), x, {"targets": "exact", "points": name,
+                                                                      "rule": targets})
+        if rule_cells is not None:
+            ds["rule"] = (("sample", "x"), coarse_left_rule(c, x, rule_cells).astype(np.float32))
+        write_netcdf(ds, path)
         written.append(path)
     return written

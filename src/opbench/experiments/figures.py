@@ -16,8 +16,10 @@ def _stats(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
 
 
 def _line(ax, x, s: pd.DataFrame, colour: str, label: str, style: str = "-") -> None:
-    ax.errorbar(x, s["mean"], yerr=[s["mean"] - s["min"], s["max"] - s["mean"]], fmt=style + "o", color=colour,
-                label=label, capsize=2, markersize=3)
+    # clipped at 0: the mean of equal values (a deterministic baseline, every seed alike) can round
+    # a hair outside their min and max
+    yerr = [(s["mean"] - s["min"]).clip(lower=0), (s["max"] - s["mean"]).clip(lower=0)]
+    ax.errorbar(x, s["mean"], yerr=yerr, fmt=style + "o", color=colour, label=label, capsize=2, markersize=3)
 
 
 def discretization(m: pd.DataFrame, train_res: int, path: Path) -> Path:
@@ -25,7 +27,7 @@ def discretization(m: pd.DataFrame, train_res: int, path: Path) -> Path:
     fig = Figure(figsize=(4.5 * (1 + len(matrix_models)), 3.6))
     axes = fig.subplots(1, 1 + len(matrix_models), squeeze=False)[0]
     colours = model_colours(list(pd.unique(m["model"])))
-    base = m[m["train_res"] == train_res]
+    base = m[(m["train_res"] == train_res) & m["truth"].isin(["restricted", "fresh"])]
     for (model, truth), g in base.groupby(["model", "truth"], sort=False):
         s = _stats(g, ["eval_res"], "rel_l2").sort_values("eval_res")
         _line(axes[0], s["eval_res"], s, colours[model], f"{model} ({truth})", "-" if truth == "restricted" else "--")
@@ -91,7 +93,7 @@ def _bars(m: pd.DataFrame, group: str, path: Path, title: str) -> Path:
         s = _stats(m[m["model"] == model], [group], "rel_l2").set_index(group).reindex(groups)
         x = np.arange(len(groups)) + i * width
         ax.bar(x, s["mean"], width, color=colours[model], label=model,
-               yerr=[s["mean"] - s["min"], s["max"] - s["mean"]], capsize=2)
+               yerr=[(s["mean"] - s["min"]).clip(lower=0), (s["max"] - s["mean"]).clip(lower=0)], capsize=2)
     ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups, fontsize=7)
     ax.set(yscale="log", ylabel="relative L2", title=title)
     ax.legend(fontsize=7)

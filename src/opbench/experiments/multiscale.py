@@ -44,10 +44,54 @@ def measurements(metrics: Sequence[pd.DataFrame], spectra: Sequence[pd.DataFrame
     for s in spectra:
         s = s[s["eval_res"] == s["train_res"]]
         s = s[s["step"] == s["step"].max()]
+        extra = {c: s[c] for c in ("enstrophy_true", "enstrophy_pred") if c in s}
         parts.append(pd.DataFrame({"kind": "spectrum", "pde": s["pde"], "nu": s["pde"].map(nu).astype(float),
-                                   "model": s["model"], "seed": s["seed"].astype(int), "k": s["k"],
-                                   "energy_true": s["energy_true"], "energy_pred": s["energy_pred"]}))
+                                   "model": s["model"], "seed": s["seed"].astype(int), "res": s["eval_res"],
+                                   "k": s["k"], "energy_true": s["energy_true"], "energy_pred": s["energy_pred"],
+                                   **extra}))
     return pd.concat(parts, ignore_index=True)
+
+
+def band_of_shell(k: np.ndarray, res: int, edges: tuple[float, float] = (0.25, 0.5)) -> np.ndarray:
+    """The band (low/mid/high, as ``opbench.evaluation.bands``) of each radial shell k on a res^2 grid."""
+    k_nyq = res // 2
+    k = np.asarray(k, dtype=np.float64)
+    return np.where(k < edges[0] * k_nyq, "low", np.where(k < edges[1] * k_nyq, "mid", "high"))
+
+
+def own_band_table(m: pd.DataFrame) -> pd.DataFrame:
+    """Per (nu, model, seed, band): the error relative to the truth's own content in that band, and the
+    band's spectrum ratio E_pred / E_true, beside two oracles: a zero prediction and the truth
+    low-passed below the high band.
+
+    The band error of a run (``rel_l2_<band>``: the band's error norm over the whole truth's norm) is
+    divided by sqrt(the truth's share of its enstrophy in the band), read from the vorticity spectrum
+    at the last step (shells binned to the nearest integer |k|, so the share is approximate at the band
+    edges). An own-band error of 1 is what predicting zero there scores: a model above 1 has no skill
+    in that band, and a ratio between two such models measures noise, not small scales."""
+    bands, spectra = m[m["kind"] == "band"], m[m["kind"] == "spectrum"]
+    if spectra.empty or "enstrophy_true" not in spectra:
+        return pd.DataFrame(columns=["nu", "model", "seed", "band", "own_rel_l2", "spectrum_ratio"])
+    rows = []
+    for (nu, model, seed), sp in spectra.groupby(["nu", "model", "seed"], sort=False):
+        which = band_of_shell(sp["k"].to_numpy(), int(sp["res"].iloc[0]))
+        total = float(sp["enstrophy_true"].sum())
+        for band in BANDS:
+            sel = which == band
+            e_true, e_pred = float(sp["enstrophy_true"][sel].sum()), float(sp["enstrophy_pred"][sel].sum())
+            err = bands[(bands["nu"] == nu) & (bands["model"] == model) & (bands["seed"] == seed)
+                        & (bands["band"] == band)]["rel_l2"]
+            share = e_true / total if total > 0 else np.nan
+            own = float(err.mean()) / np.sqrt(share) if len(err) and share > 0 else np.nan
+            rows.append({"nu": nu, "model": model, "seed": int(seed), "band": band, "own_rel_l2": own,
+                         "spectrum_ratio": e_pred / e_true if e_true > 0 else np.nan})
+            if model == spectra["model"].iloc[0]:  # the oracles, once per (nu, seed)
+                low = band != "high"
+                rows.append({"nu": nu, "model": "zero", "seed": int(seed), "band": band, "own_rel_l2": 1.0,
+                             "spectrum_ratio": 0.0})
+                rows.append({"nu": nu, "model": "lowpass", "seed": int(seed), "band": band,
+                             "own_rel_l2": 0.0 if low else 1.0, "spectrum_ratio": 1.0 if low else 0.0})
+    return pd.DataFrame(rows)
 
 
 def band_log_ratio(m: pd.DataFrame, contender: str, reference: str, band: str = "high") -> dict[int, float]:
@@ -91,8 +135,8 @@ def figure(m: pd.DataFrame, path: Path) -> Path:
             s = (g[g["band"] == band].groupby("model")["rel_l2"].agg(["mean", "min", "max"]).reindex(models))
             x = np.arange(len(models)) + (i - 1) * width
             ax.bar(x, s["mean"], width, color=[colours[k] for k in models], alpha=shades[band],
-                   yerr=[s["mean"] - s["min"], s["max"] - s["mean"]], capsize=2, label=band, edgecolor="k",
-                   linewidth=0.3)
+                   yerr=[(s["mean"] - s["min"]).clip(lower=0), (s["max"] - s["mean"]).clip(lower=0)], capsize=2,
+                   label=band, edgecolor="k", linewidth=0.3)
         ax.set_xticks(np.arange(len(models)), models, fontsize=7)
         ax.set(yscale="log", ylabel="band relative L2", title=f"nu = {nu:g}: bars low / mid / high")
         ax.legend(fontsize=6)

@@ -2,7 +2,8 @@
 
 A *cell* is one training setting ``(task, model, train_res, n_train)``; each is trained once per
 seed and shared by every claim that needs it (claims 1, 4 and 5 evaluate the same PDE models).
-``task`` is the experiments' PDE name or ``antiderivative``.
+``task`` is the experiments' PDE name or ``antiderivative``. Each claim's cells come from its
+registry entry (``opbench.experiments.registry``).
 """
 
 from __future__ import annotations
@@ -10,44 +11,68 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-CLAIMS = {
-    "discretization": (1, "Discretization invariance"),
-    "quadrature": (2, "Quadrature transfer"),
-    "finite_vectors": (3, "Finite vectors against functions"),
-    "scale": (4, "Scale invariance"),
-    "input_families": (5, "Input generalization"),
-    "multiscale": (6, "Multi-scale (Navier-Stokes)"),
-}
-RUNNABLE = ("discretization", "quadrature", "finite_vectors", "scale", "input_families", "multiscale")
-ANTIDERIVATIVE = "antiderivative"
+import numpy as np
 
-Cell = tuple[str, str, int, int]
+from opbench.experiments.builtin_claims import ANTIDERIVATIVE
+from opbench.experiments.registry import Cell, claim_specs, get_claim
+from opbench.seeding import stream
+
+__all__ = [
+    "ANTIDERIVATIVE",
+    "Cell",
+    "all_cells",
+    "budget_recipe",
+    "budgets",
+    "cell_dir",
+    "claim_cells",
+    "claim_pdes",
+    "claim_titles",
+    "enabled_claims",
+    "exp_pdes",
+    "measurements_name",
+    "measurements_path",
+    "multiscale_runs",
+    "runs_root",
+    "training_draw",
+]
+
+
+def claim_titles() -> dict[str, tuple[int, str]]:
+    """key -> (number, title) of every registered claim (``opbench.experiments.registry``)."""
+    return {s.key: (s.number, s.title) for s in claim_specs()}
 
 
 def enabled_claims(cfg: Mapping[str, Any]) -> list[str]:
     """Enabled claims, in claim order (the others become 'not run' rows)."""
     exp = cfg.get("experiments") or {}
     claims = exp.get("claims") or {}
-    return [c for c in RUNNABLE if (claims.get(c) or {}).get("enabled", False)]
+    return [s.key for s in claim_specs() if (claims.get(s.key) or {}).get("enabled", False)]
+
+
+def exp_pdes(exp: Mapping[str, Any]) -> list[str]:
+    """The PDEs the claims run on: ``experiments.pde`` (the table's rows), then ``also_pdes``."""
+    return [exp["pde"], *[p for p in exp.get("also_pdes", []) if p != exp["pde"]]]
+
+
+def claim_pdes(exp: Mapping[str, Any], claim: str) -> list[str]:
+    """The PDEs one claim runs on: every experiment PDE for a claim on the PDE's own test sets, the
+    main one only for the others (claim 2 has its own task, claim 6 reads the Navier-Stokes runs)."""
+    return exp_pdes(exp) if get_claim(claim).inputs == "pde_sets" else [exp["pde"]]
+
+
+def measurements_path(claim: str, budget: int = 1, pde: str | None = None) -> str:
+    """A claim's measurement table at one budget: on the main PDE (``pde`` None) or another one."""
+    sub = f"{pde}/" if pde else ""
+    return f"results/experiments/{claim}/{sub}{measurements_name(budget)}.csv"
 
 
 def claim_cells(cfg: Mapping[str, Any], claim: str) -> list[Cell]:
+    """The training cells one claim needs (its registry entry's ``cells``) on each of its PDEs,
+    without duplicates."""
     exp = cfg["experiments"]
-    c = exp["claims"][claim]
-    pde, res, n = exp["pde"], int(exp["train_res"]), int(exp["n_train"])
-    models = list(c.get("models", []))
-    if claim == "discretization":
-        cells = [(pde, m, res, n) for m in models]
-        cells += [(pde, m, int(r), n) for m in c.get("matrix_models", []) for r in c.get("matrix_res", [])]
-    elif claim == "finite_vectors":
-        cells = [(pde, m, res, int(k)) for m in models for k in sorted({*c["n_train"], n})]
-    elif claim == "quadrature":
-        cells = [(ANTIDERIVATIVE, m, res, n) for m in models]
-    elif claim == "multiscale":
-        cells = []  # reads the base pipeline's Navier-Stokes runs (multiscale_runs)
-    else:
-        cells = [(pde, m, res, n) for m in models]
-    return list(dict.fromkeys(cells))
+    spec = get_claim(claim)
+    return list(dict.fromkeys(cell for p in claim_pdes(exp, claim)
+                              for cell in spec.cells({**exp, "pde": p}, exp["claims"][claim])))
 
 
 def multiscale_runs(cfg: Mapping[str, Any]) -> list[tuple[str, str, int]]:
@@ -62,6 +87,42 @@ def all_cells(cfg: Mapping[str, Any]) -> list[Cell]:
     return list(dict.fromkeys(cell for claim in enabled_claims(cfg) for cell in claim_cells(cfg, claim)))
 
 
-def cell_dir(cell: Cell) -> str:
+def budgets(cfg: Mapping[str, Any]) -> list[int]:
+    """The training budgets (``experiments.budgets``: multiples of the recipe's epochs), increasing."""
+    return sorted({int(b) for b in (cfg.get("experiments") or {}).get("budgets", [1])})
+
+
+def runs_root(budget: int = 1) -> str:
+    """Where the runs of one budget live: ``runs`` for 1x, ``runs_x<b>`` for the others."""
+    return "runs" if int(budget) == 1 else f"runs_x{int(budget)}"
+
+
+def measurements_name(budget: int = 1) -> str:
+    return "measurements" if int(budget) == 1 else f"measurements_x{int(budget)}"
+
+
+def budget_recipe(recipe: Mapping[str, Any], budget: int) -> dict[str, Any]:
+    """A training recipe at ``budget`` times its epochs; the learning-rate schedule is stretched alike
+    (step_size times the budget) so that a budget changes how long, not how, a model trains."""
+    out = dict(recipe)
+    out["epochs"] = int(recipe["epochs"]) * int(budget)
+    if "step_size" in recipe:
+        out["step_size"] = int(recipe["step_size"]) * int(budget)
+    return out
+
+
+def training_draw(root_seed: int, task: str, seed: int, pool: int, n: int) -> np.ndarray:
+    """Indices of seed ``seed``'s own draw of ``n`` training samples from a pool of ``pool``.
+
+    Seeded by names (task and seed only), so every model of one seed trains on the same data (runs
+    stay paired by seed), and draws are nested: the first n of a seed's permutation, whatever n, so a
+    learning curve adds samples rather than changing them. Seeds differ in their data as well as in
+    their initialisation, so the interval over seeds carries the training data's variation."""
+    if n > pool:
+        raise ValueError(f"n_train {n} exceeds the {pool} training samples of the pool")
+    return np.sort(stream(root_seed, "experiment-data", task, int(seed)).permutation(pool)[:n])
+
+
+def cell_dir(cell: Cell, budget: int = 1) -> str:
     task, model, res, n = cell
-    return f"results/experiments/runs/{task}/{model}/r{res}_n{n}"
+    return f"results/experiments/{runs_root(budget)}/{task}/{model}/r{res}_n{n}"

@@ -16,6 +16,7 @@ import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 
+from opbench.experiments.stats import mean_interval
 from opbench.physics.hnn_bench import final_drift
 from opbench.physics.pinn_bench import break_even
 from opbench.report import html as h
@@ -33,14 +34,12 @@ def _n(v: float) -> str:
 
 
 def _mean_ci(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean and a normal 95% interval of the mean of non-negative values (lower end clipped at 0;
-    the mean itself twice for fewer than 2 values)."""
-    v = np.asarray(values, dtype=np.float64)
-    m = float(v.mean())
-    if v.size < 2:
-        return m, m, m
-    half = 1.96 * float(v.std(ddof=1)) / math.sqrt(v.size)
-    return m, max(m - half, 0.0), m + half
+    """Mean and 95% Student-t interval of the mean of non-negative values (``stats.mean_interval``, the
+    claims' interval; lower end clipped at 0; the mean itself twice for fewer than 2 values)."""
+    iv = mean_interval(np.asarray(values, dtype=np.float64))
+    if iv.n < 2:
+        return iv.mean, iv.mean, iv.mean
+    return iv.mean, max(iv.low, 0.0), iv.high
 
 
 # ---------------------------------------------------------------- PINN

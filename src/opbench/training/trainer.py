@@ -29,6 +29,7 @@ from opbench.models import build_model
 from opbench.seeding import stream
 from opbench.training.checkpoint import atomic_torch_save, checkpoint_payload
 from opbench.training.datasets import ArrayPairs, Pairs, feed_digest, fit_normalizer, pairs_digest, prefetched
+from opbench.training.multires import batch_resolution, check_resolutions, restrict
 from opbench.training.resume import (
     SigtermGuard,
     TrainingInterrupted,
@@ -53,14 +54,17 @@ class TrainConfig:
     step_size: int = 100  # epochs between learning-rate decays
     gamma: float = 0.5
     checkpoint_every: int = 1  # epochs between resume states (0: only on SIGTERM); results do not depend on it
+    resolutions: list[int] | None = None  # train on these nested grids in turn (``training.multires``)
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.step_size < 1 or self.checkpoint_every < 0:
             raise ValueError(f"epochs, batch_size and step_size must be positive, checkpoint_every >= 0: {self}")
 
     def recipe(self) -> dict[str, Any]:
-        """The settings that change the result (``checkpoint_every`` does not)."""
-        return {k: v for k, v in asdict(self).items() if k != "checkpoint_every"}
+        """The settings that change the result (``checkpoint_every`` does not; ``resolutions`` only
+        when set, so single-resolution recipes keep their former fingerprint)."""
+        return {k: v for k, v in asdict(self).items()
+                if k != "checkpoint_every" and not (k == "resolutions" and v is None)}
 
 
 class TrainingDivergedError(OpbenchError, RuntimeError):
@@ -183,6 +187,7 @@ def train_pairs(
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     kwargs = _model_kwargs(model_kwargs, train_set.x_shape, train_set.y_shape, periodic)
+    resolutions = check_resolutions(cfg.resolutions, train_set.x_shape[1:], periodic) if cfg.resolutions else None
     torch.manual_seed(seed)
     model = build_model(model_name, **kwargs).to(device)
     n_params = sum(p.numel() for p in model.parameters())
@@ -260,6 +265,9 @@ def train_pairs(
             total = partial_total
             feed = feed_tr.batches(perm, batches[start_batch:], cfg.batch_size)
             for b, (xb, yb) in zip(range(start_batch, len(batches)), feed, strict=True):
+                if resolutions:
+                    r = batch_resolution(resolutions, epoch, b, len(batches))
+                    xb, yb = restrict(xb, r, periodic), restrict(yb, r, periodic)
                 pred = normalizer.decode(model(normalizer.encode(xb)))
                 loss = rel_l2_loss(pred, yb)
                 if not torch.isfinite(loss):
