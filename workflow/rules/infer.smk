@@ -18,6 +18,8 @@ rule infer:
         model_type=model_type,
         n_examples=config["report"]["examples"],
         pde_cfg=pde_config,
+        model_hyper=model_hyper,
+        expect=test_expect,
     threads: 1
     resources:
         mem_mb=4000,

@@ -15,6 +15,7 @@ rule train:
         training=training_recipe,
         train_res=train_res_of,
         root_seed=config["seed"],
+        expect=train_expect,
     threads: 1
     resources:
         mem_mb=4000,

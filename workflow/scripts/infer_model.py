@@ -31,5 +31,7 @@ table = evaluate_ladder(
     steps_path=sm.output.steps,
     spectra_path=sm.output.spectra,
     expect_model=p.model_type,
+    expect_kwargs=dict(p.model_hyper),
+    expect_data=p.expect,
 )
 print(table.to_string(), file=sys.stderr)

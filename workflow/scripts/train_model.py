@@ -23,8 +23,9 @@ p = sm.params
 wc = sm.wildcards
 task = task_of_pde(p.pde_cfg)  # static a -> u, or rollout windows (history snapshots -> next)
 res = int(p.train_res)
-x_tr, y_tr = task.training_pairs(*read_pair(sm.input.train, expect_res=res)[:2])
-x_va, y_va = task.training_pairs(*read_pair(sm.input.val, expect_res=res)[:2])
+# Each file must say it is this PDE's split, of this config's data (see data_expect in common.smk).
+x_tr, y_tr = task.training_pairs(*read_pair(sm.input.train, expect_res=res, expect=p.expect["train"])[:2])
+x_va, y_va = task.training_pairs(*read_pair(sm.input.val, expect_res=res, expect=p.expect["val"])[:2])
 model_type = p.model_type
 # Seeds of runs differ by (root seed, PDE, model, training seed), never by scheduling.
 run_seed = int(stream(p.root_seed, "run", wc.pde, wc.model, int(wc.seed)).integers(2**31 - 1))

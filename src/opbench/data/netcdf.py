@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 from opbench.atomic import temporary_path
-from opbench.errors import OpbenchError
+from opbench.errors import OpbenchError, raise_storage
 
 SPATIAL_DIMS = ("x", "y")
 
@@ -39,6 +39,8 @@ def write_netcdf(ds: xr.Dataset, path: str | Path, *, compression_level: int = 4
     try:
         ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
         os.replace(tmp, path)
+    except Exception as exc:  # netCDF reports a full disk as RuntimeError("NetCDF: HDF error")
+        raise_storage(exc, path)
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -56,11 +58,15 @@ def coordinate(name: str, values: np.ndarray, long_name: str, units: str = "1") 
     return xr.DataArray(values, dims=(name,), attrs=attrs)
 
 
-def read_pair(path: str | Path, *, expect_res: int | None = None) -> tuple[np.ndarray, np.ndarray, xr.Dataset]:
+def read_pair(path: str | Path, *, expect_res: int | None = None,
+              expect: Mapping[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray, xr.Dataset]:
     """Load ``(a, u, dataset)`` from an opbench file, refusing files that cannot be trusted.
 
     Raises ``DataFileError`` (one line naming the file and the fault) for unreadable or truncated
-    files, missing ``a``/``u``, NaN/inf values, or grids that do not match ``expect_res``.
+    files, missing ``a``/``u``, dimensions other than sample/x/y/t, a dtype other than float32/64,
+    no samples, NaN/inf values, grids that do not match ``expect_res``, or global attributes that
+    differ from ``expect`` (e.g. ``split``, ``pde_type``, ``n_samples``, ``data_hash``, and the
+    pseudo-attribute ``dtype`` for the variables' storage type).
     """
     path = Path(path)
     try:
@@ -76,6 +82,13 @@ def read_pair(path: str | Path, *, expect_res: int | None = None) -> tuple[np.nd
                 f"{path}: variable {name!r} missing (found: {', '.join(map(str, ds.data_vars)) or 'none'})"
             )
     a, u = ds["a"], ds["u"]
+    for name, var in (("a", a), ("u", u)):
+        extra = [str(d) for d in var.dims if d not in ("sample", "t", *SPATIAL_DIMS)]
+        if extra:
+            raise DataFileError(f"{path}: variable {name!r} has unexpected dimensions {extra} "
+                                "(allowed: sample, x, y, t)")
+        if var.dtype not in (np.float32, np.float64):
+            raise DataFileError(f"{path}: variable {name!r} has dtype {var.dtype} (allowed: float32, float64)")
     if "sample" not in a.dims or "sample" not in u.dims or a.sizes["sample"] != u.sizes["sample"]:
         raise DataFileError(f"{path}: 'a' and 'u' must share the dimension 'sample'")
     a_grid = [a.sizes[d] for d in SPATIAL_DIMS if d in a.dims]
@@ -84,6 +97,15 @@ def read_pair(path: str | Path, *, expect_res: int | None = None) -> tuple[np.nd
         raise DataFileError(f"{path}: grids of 'a' {a_grid} and 'u' {u_grid} do not match")
     if expect_res is not None and any(n != expect_res for n in a_grid):
         raise DataFileError(f"{path}: grid {a_grid} does not match the expected resolution {expect_res}")
+    if a.sizes["sample"] == 0:
+        raise DataFileError(f"{path}: holds 0 samples (allowed: at least 1)")
+    for key, want in (expect or {}).items():
+        got = str(a.dtype) if key == "dtype" else ds.attrs.get(key)
+        if key == "n_samples" and got is not None and int(got) == int(want):
+            got = a.sizes["sample"]  # the attribute agrees; the samples actually held must too
+        if got is None or str(got) != str(want):
+            raise DataFileError(f"{path}: attribute {key} is {got!r}, but this rule expects {want!r} "
+                                "(a file of another split, PDE or config under this name: regenerate it)")
     a_np, u_np = a.values, u.values
     for name, arr in (("a", a_np), ("u", u_np)):
         if not np.isfinite(arr).all():

@@ -95,6 +95,29 @@ def _model_kwargs(model_kwargs: dict[str, Any], a: np.ndarray, u: np.ndarray, pe
     return {**model_kwargs, **derived}
 
 
+FLOAT32_SAFE = 1.0e18  # squares of larger values overflow float32 inside the norms of the loss
+
+
+def data_fault(a: np.ndarray, u: np.ndarray) -> str | None:
+    """Why (a, u) cannot train whatever the learning rate: zero-norm targets or overflowing values."""
+    norms = np.sqrt(np.sum(np.square(u.reshape(u.shape[0], -1), dtype=np.float64), axis=1))
+    if not norms.any():
+        return "every training target is zero, and the relative L2 loss divides by its norm"
+    if not norms.all():
+        return f"training target {int(np.argmin(norms > 0))} is zero, and the relative L2 loss divides by its norm"
+    for name, x in (("inputs", a), ("targets", u)):
+        peak = float(np.max(np.abs(x))) if x.size else 0.0
+        if peak > FLOAT32_SAFE:
+            return f"training {name} reach {peak:.3g}, whose squares overflow float32 (rescale the data)"
+    return None
+
+
+def _divergence_cause(lr: float, fault: str | None) -> str:
+    if fault:
+        return f"the data are degenerate: {fault}; a lower training.lr will not help"
+    return f"training diverged with lr={lr:g}: lower training.lr"
+
+
 @torch.inference_mode()
 def _evaluate(model, normalizer, a: torch.Tensor, u: torch.Tensor, batch_size: int) -> float:
     model.eval()
@@ -225,7 +248,7 @@ def train(
                 if not torch.isfinite(loss):
                     kept = f"the checkpoint holds epoch {best_epoch}" if best_epoch else "no checkpoint written"
                     raise diverged(f"training loss became {loss.item()} at epoch {epoch} of {model_name}; {kept} "
-                                   f"(training diverged with lr={cfg.lr:g}: lower training.lr)")
+                                   f"({_divergence_cause(cfg.lr, data_fault(a_train, u_train))})")
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -242,7 +265,7 @@ def train(
             val_loss = _evaluate(model, normalizer, a_va, u_va, cfg.batch_size)
             if not math.isfinite(val_loss):
                 raise diverged(f"validation loss became {val_loss} at epoch {epoch} of {model_name} "
-                               f"(training diverged with lr={cfg.lr:g}: lower training.lr)")
+                               f"({_divergence_cause(cfg.lr, data_fault(a_val, u_val))})")
             if val_loss < best_val:
                 best_epoch, best_val = epoch, val_loss
                 meta = {
