@@ -44,6 +44,7 @@ info = train(
     progress=True,
     # Not a declared output, so Snakemake keeps it when the job is killed; removed when done.
     resume_path=os.path.join(os.path.dirname(sm.output.checkpoint), "resume.pt"),
+    sources=(str(sm.input.train), str(sm.input.val)),
 )
 info.update(pde=wc.pde, model=wc.model, model_type=model_type, seed=int(wc.seed), run_seed=run_seed,
             task=task.name, n_train_pairs=int(x_tr.shape[0]), recipe=dict(p.training))

@@ -97,12 +97,12 @@ def check_target_norms(truth: np.ndarray, path: str | Path, per_step: bool = Fal
                            "undefined (allowed: targets with a nonzero norm; regenerate the file)")
 
 
-def check_finite_metrics(row: Mapping[str, Any], path: str | Path) -> None:
+def check_finite_metrics(row: Mapping[str, Any], checkpoint: str | Path, path: str | Path) -> None:
     """Stop on a NaN/inf metric instead of writing it where the report would read a verdict from it."""
     bad = [k for k, v in row.items() if isinstance(v, float) and not np.isfinite(v)]
     if bad:
-        raise MetricsError(f"{path}: metric {bad[0]} came out {row[bad[0]]} at resolution {row.get('eval_res')} "
-                           "(the model's predictions overflow or are NaN; no metrics written)")
+        raise MetricsError(f"{checkpoint}: metric {bad[0]} came out {row[bad[0]]} on {path} at resolution "
+                           f"{row.get('eval_res')} (the model's predictions overflow or are NaN; no metrics written)")
 
 
 def read_metrics(path: str | Path) -> pd.DataFrame:
@@ -169,7 +169,7 @@ def evaluate_ladder(*, checkpoint: str | Path, test_files: Mapping[int, str | Pa
             "task": task.name,
             **{f"rel_l2_{name}": float(np.mean(b)) for name, b in bands.items()},
         }
-        check_finite_metrics(row, test_files[res])
+        check_finite_metrics(row, checkpoint, test_files[res])
         times = task.times(ds["t"].values if "t" in ds.coords else None)
         if truth.ndim > a.ndim:  # a trajectory per sample: per-step errors and physics metrics
             base = {k: v for k, v in labels.items() if k in STEP_COLUMNS}

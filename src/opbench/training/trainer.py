@@ -112,9 +112,10 @@ def data_fault(a: np.ndarray, u: np.ndarray) -> str | None:
     return None
 
 
-def _divergence_cause(lr: float, fault: str | None) -> str:
+def _divergence_cause(lr: float, fault: str | None, source: str | None = None) -> str:
     if fault:
-        return f"the data are degenerate: {fault}; a lower training.lr will not help"
+        where = f" ({source})" if source else ""
+        return f"the data{where} are degenerate: {fault}; a lower training.lr will not help"
     return f"training diverged with lr={lr:g}: lower training.lr"
 
 
@@ -145,6 +146,7 @@ def train(
     device: str | None = None,
     progress: bool = True,
     resume_path: str | os.PathLike | None = None,
+    sources: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """Train ``model_name`` on (a_train -> u_train), arrays (N, C, *grid) float32.
 
@@ -152,7 +154,8 @@ def train(
     (epoch, train_loss, val_loss, lr, seconds) to ``history_path``, both atomically. Returns
     {train_seconds, best_epoch, best_val_rel_l2, n_params, device, resumed_from_epoch}. Raises
     ``TrainingDivergedError`` naming the epoch if the loss becomes NaN/inf, so no broken model is
-    ever written.
+    ever written; it names the data instead of the learning rate when they are degenerate
+    (``sources``: the train and validation file names for that message).
 
     With ``resume_path``, a resume state is saved there every ``cfg.checkpoint_every`` epochs and at
     the first safe point (after the current optimizer step) once SIGTERM arrives, which then raises
@@ -166,6 +169,7 @@ def train(
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     kwargs = _model_kwargs(model_kwargs, a_train, u_train, periodic)
+    train_src, val_src = sources or (None, None)
     torch.manual_seed(seed)
     model = build_model(model_name, **kwargs).to(device)
     n_params = sum(p.numel() for p in model.parameters())
@@ -248,7 +252,7 @@ def train(
                 if not torch.isfinite(loss):
                     kept = f"the checkpoint holds epoch {best_epoch}" if best_epoch else "no checkpoint written"
                     raise diverged(f"training loss became {loss.item()} at epoch {epoch} of {model_name}; {kept} "
-                                   f"({_divergence_cause(cfg.lr, data_fault(a_train, u_train))})")
+                                   f"({_divergence_cause(cfg.lr, data_fault(a_train, u_train), train_src)})")
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -265,7 +269,7 @@ def train(
             val_loss = _evaluate(model, normalizer, a_va, u_va, cfg.batch_size)
             if not math.isfinite(val_loss):
                 raise diverged(f"validation loss became {val_loss} at epoch {epoch} of {model_name} "
-                               f"({_divergence_cause(cfg.lr, data_fault(a_val, u_val))})")
+                               f"({_divergence_cause(cfg.lr, data_fault(a_val, u_val), val_src)})")
             if val_loss < best_val:
                 best_epoch, best_val = epoch, val_loss
                 meta = {
