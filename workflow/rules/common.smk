@@ -71,7 +71,7 @@ def pde_cfg(pde):
 
 
 def data_settings():
-    """data.* as the data rule sees it: the size ceiling is a check, not an input of the data."""
+    """data.* as given to the data rule (the size ceiling is a check, not an input of the data)."""
     return {k: v for k, v in config["data"].items() if k != "max_split_gb"}
 
 
