@@ -88,7 +88,8 @@ def read_pair(path: str | Path, *, expect_res: int | None = None,
             raise DataFileError(f"{path}: variable {name!r} has unexpected dimensions {extra} "
                                 "(allowed: sample, x, y, t)")
         if var.dtype not in (np.float32, np.float64):
-            raise DataFileError(f"{path}: variable {name!r} has dtype {var.dtype} (allowed: float32, float64)")
+            kind = f"compound ({', '.join(var.dtype.names)})" if var.dtype.names else str(var.dtype)
+            raise DataFileError(f"{path}: variable {name!r} has dtype {kind} (allowed: float32, float64)")
     if "sample" not in a.dims or "sample" not in u.dims or a.sizes["sample"] != u.sizes["sample"]:
         raise DataFileError(f"{path}: 'a' and 'u' must share the dimension 'sample'")
     a_grid = [a.sizes[d] for d in SPATIAL_DIMS if d in a.dims]
