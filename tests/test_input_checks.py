@@ -105,13 +105,15 @@ def test_clip_makes_one_short_line() -> None:
     ("seed", 2**80, "seed: 1208925819614629174706176 does not fit in 63 bits"),
     ("pdes.burgers.samples.train", 10**10, "exceeds data.max_split_gb 64"),
     ("models.fno.modes", 17, "models.fno.modes: 17 Fourier modes do not fit the training grid of 32 points"),
+    ("physics.hnn.rollout_periods", 1e9, "physics.hnn.rollout_periods: 4 trajectories x 1e+09 periods"),
+    ("physics.hnn.rollout_periods", 1e-9, "physics.hnn.rollout_periods: 1e-09 periods x 20 points per period"),
 ])
 def test_config_mistakes_are_refused_in_one_line(path: str, value, fragment: str) -> None:
     cfg = tiny()
     *parents, last = path.split(".")
     node = cfg
     for key in parents:
-        node = node[key]
+        node = node.setdefault(key, {})
     node[last] = value
     with pytest.raises((ConfigError, ConfigInputError)) as info:
         validate_config(cfg)
@@ -273,6 +275,5 @@ def test_the_job_hook_prints_a_permission_error_in_one_line(tmp_path: Path, monk
     monkeypatch.setattr(sys, "__stderr__", buf)
     exc = PermissionError(errno.EACCES, "Permission denied", "logs/train/x.log")
     _hook(type(exc), exc, None)
-    assert buf.getvalue() == "opbench error: logs/train/x.log: permission denied (free space or fix permissions, " \
-                             "then rerun)\n"
+    assert buf.getvalue() == "opbench error: logs/train/x.log: permission denied (make it writable, then rerun)\n"
     assert storage_error(ValueError("a bug"), tmp_path / "f") is None  # not the file system: left as it is

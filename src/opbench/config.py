@@ -191,9 +191,12 @@ def _check_hnn(cfg: dict[str, Any]) -> None:
         if steps < 1:
             raise ConfigError(f"physics.hnn.{key}: {hnn[key]:g} periods x {ppp} points per period is no saved "
                               f"step (allowed: >= {0.5 / ppp:g})")
-        if steps * hnn["substeps"] > 10**8:
-            raise ConfigError(f"physics.hnn.{key}: {hnn[key]:g} periods need {steps * hnn['substeps']:,} "
-                              "integrator steps per trajectory (allowed: at most 100,000,000)")
+        count = hnn["trajectories"]["train" if key == "train_periods" else "test"]
+        work = count * steps * hnn["substeps"]
+        if work > 10**9:
+            raise ConfigError(f"physics.hnn.{key}: {count} trajectories x {hnn[key]:g} periods x {ppp} points x "
+                              f"{hnn['substeps']} substeps = {work:,} integrator steps "
+                              "(allowed: at most 1,000,000,000)")
 
 
 def _check_semantics(cfg: dict[str, Any]) -> None:

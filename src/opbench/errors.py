@@ -59,7 +59,8 @@ def storage_error(exc: BaseException, path: str | os.PathLike) -> StorageError |
         if free >= LOW_SPACE:
             return None
         reason = f"no space left on device ({free} bytes free; {type(exc).__name__}: {str(exc)[:80]})"
-    return StorageError(f"{path}: {reason} (free space or fix permissions, then rerun)")
+    hint = "free some space" if "space" in reason or "quota" in reason else "make it writable"
+    return StorageError(f"{path}: {reason} ({hint}, then rerun)")
 
 
 PREFIX = "opbench error: "
