@@ -181,7 +181,7 @@ def _check_sizes(cfg: dict[str, Any]) -> None:
 
 
 def _check_hnn(cfg: dict[str, Any]) -> None:
-    """HNN trajectories hold at least one saved step per split."""
+    """HNN trajectories hold at least one saved step per split, and a bounded number of integrator steps."""
     hnn = (cfg.get("physics") or {}).get("hnn")
     if not hnn:
         return
@@ -395,7 +395,7 @@ LEARNING_KEYS = ("ladder", "train_res", "models", "training", "seeds", "history"
 
 
 def data_config(pde: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of one PDE's entry its data depend on (what learns from the data left out)."""
+    """The part of one PDE's entry its data depend on (keys only training and evaluation read are left out)."""
     return {k: v for k, v in pde.items() if k not in LEARNING_KEYS}
 
 

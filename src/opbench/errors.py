@@ -74,7 +74,7 @@ def one_line(exc: BaseException) -> str:
 
 def _hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
     if isinstance(exc, OSError) and not isinstance(exc, OpbenchError):
-        exc = storage_error(exc, exc.filename or ".") or exc  # e.g. the log file itself cannot be opened
+        exc = storage_error(exc, exc.filename or "(a file the system did not name)") or exc  # e.g. the rule log
     if isinstance(exc, OpbenchError):
         text = one_line(exc) + "\n"
     else:
