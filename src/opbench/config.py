@@ -20,6 +20,7 @@ import jsonschema
 import yaml
 from jsonschema.exceptions import ValidationError, best_match
 
+from opbench.config_input import check_values, clip
 from opbench.errors import OpbenchError
 from opbench.solvers import get_pde
 
@@ -97,22 +98,106 @@ def _with_defaults(validator_cls: type) -> type:
     return jsonschema.validators.extend(validator_cls, {"properties": properties})
 
 
-_DefaultingValidator = _with_defaults(jsonschema.Draft202012Validator)
+def _is_integer(checker, instance) -> bool:
+    # JSON Schema counts 64.0 as an integer; we refuse it (one policy everywhere: an integer is
+    # written as one, so `fine_res: 64.0` never reaches a path, a wildcard or a range()).
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_Strict = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
+_DefaultingValidator = _with_defaults(_Strict)
 
 
 def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Return a validated copy of ``config`` with defaults filled; raise ``ConfigError`` otherwise."""
     schema = schema if schema is not None else load_schema()
+    check_values(config)  # before any deep walk: finite numbers, 63-bit integers, bounded size
     cfg = copy.deepcopy(dict(config))
-    strict = jsonschema.Draft202012Validator(schema)
+    strict = _Strict(schema)
     err = best_match(strict.iter_errors(cfg))
     if err is not None:
-        raise ConfigError(format_error(err))
+        raise ConfigError(clip(format_error(err)))
     _DefaultingValidator(schema).validate(cfg)
     _check_semantics(cfg)
     _check_experiments(cfg)
     _check_reproduction(cfg)
+    _check_models(cfg)
+    _check_sizes(cfg)
+    _check_hnn(cfg)
     return cfg
+
+
+def _model_fits(where: str, model: Mapping[str, Any], grid: int) -> None:
+    """Hyperparameters that must agree with each other and with the training grid."""
+    kind = model["type"]
+    if kind in ("transformer", "galerkin_transformer") and model["d_model"] % model["heads"]:
+        divisors = [h for h in range(1, model["d_model"] + 1) if model["d_model"] % h == 0]
+        raise ConfigError(f"{where}.heads: {model['heads']} does not divide d_model {model['d_model']} "
+                          f"(allowed: {', '.join(map(str, divisors[:12]))})")
+    if kind == "fno" and model["modes"] > grid // 2:
+        raise ConfigError(f"{where}.modes: {model['modes']} Fourier modes do not fit the training grid of {grid} "
+                          f"points (allowed: 1 to {grid // 2})")
+    if kind == "unet" and grid < 2 ** model["depth"]:
+        raise ConfigError(f"{where}.depth: {model['depth']} halvings do not fit the training grid of {grid} points "
+                          f"(allowed: 1 to {max(1, grid.bit_length() - 1)})")
+
+
+def _check_models(cfg: dict[str, Any]) -> None:
+    """Every model's hyperparameters fit the grid of each PDE it trains on (and the experiments' grid)."""
+    for pname in run_pdes(cfg):
+        for mname in pde_models(cfg, pname):
+            _model_fits(f"models.{mname}", cfg["models"][mname], cfg["pdes"][pname]["train_res"])
+    exp = cfg.get("experiments")
+    if exp:
+        for mname, model in exp["models"].items():
+            _model_fits(f"experiments.models.{mname}", model, exp["train_res"])
+
+
+def _gb(n_bytes: float) -> str:
+    return f"{n_bytes / 1e9:.3g} GB"
+
+
+def _check_sizes(cfg: dict[str, Any]) -> None:
+    """A split is solved and held in memory as float64 on the fine grid: its bytes against data.max_split_gb."""
+    ceiling = float(cfg["data"]["max_split_gb"]) * 1e9
+    for name, pde in cfg["pdes"].items():
+        spec = get_pde(pde["type"])
+        points = pde["fine_res"] ** spec.ndim
+        fields = 2
+        if spec.time_dependent:
+            params = pde.get("params", {})
+            fields = 1 + int(round(float(params.get("T", 1.0)) / float(params.get("snapshot_dt", 1.0))))
+        per_sample = points * fields * 8
+        for split, count in pde["samples"].items():
+            need = count * per_sample
+            if need > ceiling:
+                raise ConfigError(
+                    f"pdes.{name}.samples.{split}: {count} samples x {pde['fine_res']}^{spec.ndim} points x "
+                    f"{fields} fields x 8 bytes = {_gb(need)} exceeds data.max_split_gb "
+                    f"{cfg['data']['max_split_gb']:g} (allowed: at most {max(0, int(ceiling // per_sample))} "
+                    f"samples, or raise data.max_split_gb if the machine holds it)")
+
+
+def _check_hnn(cfg: dict[str, Any]) -> None:
+    """HNN trajectories hold at least one saved step per split, and a bounded number of integrator steps."""
+    hnn = (cfg.get("physics") or {}).get("hnn")
+    if not hnn:
+        return
+    ppp = hnn["points_per_period"]
+    for key in ("train_periods", "rollout_periods"):
+        steps = int(round(hnn[key] * ppp))
+        if steps < 1:
+            raise ConfigError(f"physics.hnn.{key}: {hnn[key]:g} periods x {ppp} points per period is no saved "
+                              f"step (allowed: >= {0.5 / ppp:g})")
+        count = hnn["trajectories"]["train" if key == "train_periods" else "test"]
+        work = count * steps * hnn["substeps"]
+        if work > 10**9:
+            raise ConfigError(f"physics.hnn.{key}: {count} trajectories x {hnn[key]:g} periods x {ppp} points x "
+                              f"{hnn['substeps']} substeps = {work:,} integrator steps "
+                              "(allowed: at most 1,000,000,000)")
 
 
 def _check_semantics(cfg: dict[str, Any]) -> None:
@@ -347,6 +432,19 @@ def run_models(cfg: Mapping[str, Any]) -> list[str]:
     """Model names the default target runs, in config order."""
     chosen = cfg.get("run", {}).get("models")
     return list(chosen) if chosen else list(cfg["models"])
+
+
+LEARNING_KEYS = ("ladder", "train_res", "models", "training", "seeds", "history")
+
+
+def data_config(pde: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of one PDE's entry its data depend on (keys only training and evaluation read are left out)."""
+    return {k: v for k, v in pde.items() if k not in LEARNING_KEYS}
+
+
+def data_hash(pde: Mapping[str, Any], seed: int) -> str:
+    """Hash of what a data file's contents depend on: the PDE's data part and the root seed."""
+    return config_hash({"pde": data_config(pde), "seed": int(seed)})
 
 
 def config_hash(cfg: Mapping[str, Any]) -> str:

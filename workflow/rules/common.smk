@@ -4,10 +4,12 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
+from snakemake.utils import update_config, validate
 
 from opbench.config import (
     ConfigError,
+    data_config,
+    data_hash,
     load_schema,
     pde_models,
     pde_seeds,
@@ -17,6 +19,7 @@ from opbench.config import (
     validate_config,
 )
 from opbench import memory
+from opbench.config_input import ConfigInputError, check_config_file, clip, parse_cli_values
 from opbench.solvers import get_pde
 from opbench.paths import export_source_path
 
@@ -27,10 +30,15 @@ SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 
 # One clear line per config mistake, before any job is planned; then Snakemake's own
 # validate() fills the schema's defaults into the live config object.
+# Config files are re-read strictly first (duplicate keys, alias bombs), and nested --config
+# values, which Snakemake leaves as text, are typed as a top-level value is.
 try:
+    for _file in workflow.configfiles:
+        check_config_file(_file)
+    update_config(config, parse_cli_values(workflow.config_settings.config))
     _checked = validate_config(config, schema=load_schema(SCHEMA))
-except ConfigError as _err:
-    sys.stderr.write(f"opbench config error: {_err}\n")
+except (ConfigError, ConfigInputError) as _err:
+    sys.stderr.write(f"opbench config error: {clip(_err)}\n")
     sys.exit(1)
 validate(config, schema=str(SCHEMA))
 config.clear()
@@ -61,6 +69,27 @@ def local_cores_or(default):
 
 def pde_cfg(pde):
     return config["pdes"][pde]
+
+
+def data_settings():
+    """data.* as given to the data rule (the size ceiling and the training memory budget are not inputs
+    of the data, so changing them reruns no data job)."""
+    return {k: v for k, v in config["data"].items() if k not in ("max_split_gb", "memory_budget_mb")}
+
+
+def data_expect(pde, split):
+    """Attributes a data file of (pde, split) must carry for a consuming rule to use it."""
+    cfg = pde_cfg(pde)
+    return {"pde": pde, "pde_type": cfg["type"], "split": split, "n_samples": cfg["samples"][split],
+            "dtype": config["data"]["dtype"], "data_hash": data_hash(cfg, config["seed"])}
+
+
+def train_expect(wildcards):
+    return {s: data_expect(wildcards.pde, s) for s in ("train", "val")}
+
+
+def test_expect(wildcards):
+    return data_expect(wildcards.pde, "test")
 
 
 def data_file(pde, split, res):

@@ -12,11 +12,10 @@ def _make_generate_rule(pde):
             [f"results/data/{pde}/{{split}}_s{r}.nc" for r in ladder],
         params:
             pde=pde,
-            cfg=pde_cfg(pde),
+            cfg=data_config(pde_cfg(pde)),
             ladder=ladder,
             seed=config["seed"],
-            data=config["data"],
-            title=config["title"],
+            data=data_settings(),
         threads: local_cores_or(4)
         resources:
             mem_mb=generate_mem(pde),

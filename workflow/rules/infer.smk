@@ -19,6 +19,8 @@ rule infer:
         n_examples=config["report"]["examples"],
         pde_cfg=pde_config,
         memory_budget_mb=config["data"]["memory_budget_mb"],
+        model_hyper=model_hyper,
+        expect=test_expect,
     threads: 1
     resources:
         mem_mb=infer_mem,

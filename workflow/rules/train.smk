@@ -16,6 +16,7 @@ rule train:
         train_res=train_res_of,
         root_seed=config["seed"],
         memory_budget_mb=config["data"]["memory_budget_mb"],
+        expect=train_expect,
     threads: 1
     resources:
         mem_mb=train_mem,

@@ -24,6 +24,5 @@ info = generate_dataset(
     scheduler=p.data["scheduler"],
     cluster=p.data.get("cluster"),
     compression_level=p.data["compression_level"],
-    title=p.title,
 )
 print(json.dumps(info, indent=2, default=str), file=sys.stderr)

@@ -32,5 +32,7 @@ table = evaluate_ladder(
     spectra_path=sm.output.spectra,
     expect_model=p.model_type,
     memory_budget_mb=float(p.memory_budget_mb),  # larger test files are evaluated in chunks of samples
+    expect_kwargs=dict(p.model_hyper),
+    expect_data=p.expect,
 )
 print(table.to_string(), file=sys.stderr)

@@ -24,9 +24,10 @@ wc = sm.wildcards
 task = task_of_pde(p.pde_cfg)  # static a -> u, or rollout windows (history snapshots -> next)
 res = int(p.train_res)
 # A split over the memory budget is read from its file batch by batch (same result, bounded memory).
+# Each file must say it is this PDE's split, of this config's data (see data_expect in common.smk).
 budget = float(p.memory_budget_mb)
-train_set = open_pairs(sm.input.train, task, expect_res=res, budget_mb=budget)
-val_set = open_pairs(sm.input.val, task, expect_res=res, budget_mb=budget)
+train_set = open_pairs(sm.input.train, task, expect_res=res, budget_mb=budget, expect=p.expect["train"])
+val_set = open_pairs(sm.input.val, task, expect_res=res, budget_mb=budget, expect=p.expect["val"])
 model_type = p.model_type
 # Seeds of runs differ by (root seed, PDE, model, training seed), never by scheduling.
 run_seed = int(stream(p.root_seed, "run", wc.pde, wc.model, int(wc.seed)).integers(2**31 - 1))
@@ -43,6 +44,7 @@ info = train_pairs(
     progress=True,
     # Not a declared output, so Snakemake keeps it when the job is killed; removed when done.
     resume_path=os.path.join(os.path.dirname(sm.output.checkpoint), "resume.pt"),
+    sources=(str(sm.input.train), str(sm.input.val)),
 )
 info.update(pde=wc.pde, model=wc.model, model_type=model_type, seed=int(wc.seed), run_seed=run_seed,
             task=task.name, n_train_pairs=len(train_set), recipe=dict(p.training),

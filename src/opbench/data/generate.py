@@ -27,6 +27,7 @@ import scipy
 from tqdm.auto import tqdm
 
 from opbench import __version__
+from opbench.config import data_hash
 from opbench.data.cluster import cluster_settings, distributed_client, worker_placement
 from opbench.data.netcdf import StreamWriter, coordinate, flatten_attrs
 from opbench.seeding import sample_streams
@@ -194,6 +195,7 @@ def file_attributes(*, pde_name: str, cfg: Mapping[str, Any], spec: PDE, split: 
         "numpy_version": np.__version__,
         "scipy_version": scipy.__version__,
         "pde_config_json": json.dumps(dict(cfg), sort_keys=True),
+        "data_hash": data_hash(cfg, seed),
     }
     attrs.update(flatten_attrs("params", cfg.get("params", {})))
     attrs.update(flatten_attrs("grf", cfg.get("grf", {})))

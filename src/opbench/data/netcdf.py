@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 from opbench.atomic import temporary_path
-from opbench.errors import OpbenchError
+from opbench.errors import OpbenchError, raise_storage
 
 SPATIAL_DIMS = ("x", "y")
 
@@ -39,6 +39,8 @@ def write_netcdf(ds: xr.Dataset, path: str | Path, *, compression_level: int = 4
     try:
         ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
         os.replace(tmp, path)
+    except Exception as exc:  # netCDF reports a full disk as RuntimeError("NetCDF: HDF error")
+        raise_storage(exc, path)
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -175,12 +177,16 @@ def coordinate(name: str, values: np.ndarray, long_name: str, units: str = "1") 
     return xr.DataArray(values, dims=(name,), attrs=attrs)
 
 
-def open_checked(path: str | Path, *, expect_res: int | None = None) -> xr.Dataset:
-    """Open an opbench file lazily (nothing loaded) after checking its layout.
+def open_checked(path: str | Path, *, expect_res: int | None = None,
+                 expect: Mapping[str, Any] | None = None) -> xr.Dataset:
+    """Open an opbench file lazily (nothing loaded) after checking its layout and attributes.
 
     Raises ``DataFileError`` (one line naming the file and the fault) for unreadable or truncated
-    files, missing ``a``/``u``, or grids that do not match ``expect_res``. Values are checked by
-    whoever reads them (``read_pair``, ``iter_chunks``).
+    files, missing ``a``/``u``, dimensions other than sample/x/y/t, a dtype other than float32/64,
+    no samples, grids that do not match ``expect_res``, or global attributes that differ from
+    ``expect`` (e.g. ``split``, ``pde_type``, ``n_samples``, ``data_hash``, and the pseudo-attribute
+    ``dtype`` for the variables' storage type). Values are checked by whoever reads them
+    (``read_pair``, ``iter_chunks``).
     """
     path = Path(path)
     try:
@@ -190,24 +196,45 @@ def open_checked(path: str | Path, *, expect_res: int | None = None) -> xr.Datas
     except Exception as exc:  # netCDF4/HDF5 raise OSError, RuntimeError, ValueError, ...
         raise DataFileError(f"{path}: not a readable NetCDF file ({type(exc).__name__}: {exc})") from None
     try:
-        for name in ("a", "u"):
-            if name not in ds:
-                raise DataFileError(
-                    f"{path}: variable {name!r} missing (found: {', '.join(map(str, ds.data_vars)) or 'none'})"
-                )
-        a, u = ds["a"], ds["u"]
-        if "sample" not in a.dims or "sample" not in u.dims or a.sizes["sample"] != u.sizes["sample"]:
-            raise DataFileError(f"{path}: 'a' and 'u' must share the dimension 'sample'")
-        a_grid = [a.sizes[d] for d in SPATIAL_DIMS if d in a.dims]
-        u_grid = [u.sizes[d] for d in SPATIAL_DIMS if d in u.dims]
-        if not a_grid or a_grid != u_grid:
-            raise DataFileError(f"{path}: grids of 'a' {a_grid} and 'u' {u_grid} do not match")
-        if expect_res is not None and any(n != expect_res for n in a_grid):
-            raise DataFileError(f"{path}: grid {a_grid} does not match the expected resolution {expect_res}")
+        _check_layout(path, ds, expect_res, expect)
     except BaseException:
         ds.close()
         raise
     return ds
+
+
+def _check_layout(path: Path, ds: xr.Dataset, expect_res: int | None, expect: Mapping[str, Any] | None) -> None:
+    for name in ("a", "u"):
+        if name not in ds:
+            raise DataFileError(
+                f"{path}: variable {name!r} missing (found: {', '.join(map(str, ds.data_vars)) or 'none'})"
+            )
+    a, u = ds["a"], ds["u"]
+    for name, var in (("a", a), ("u", u)):
+        extra = [str(d) for d in var.dims if d not in ("sample", "t", *SPATIAL_DIMS)]
+        if extra:
+            raise DataFileError(f"{path}: variable {name!r} has unexpected dimensions {extra} "
+                                "(allowed: sample, x, y, t)")
+        if var.dtype not in (np.float32, np.float64):
+            kind = f"compound ({', '.join(var.dtype.names)})" if var.dtype.names else str(var.dtype)
+            raise DataFileError(f"{path}: variable {name!r} has dtype {kind} (allowed: float32, float64)")
+    if "sample" not in a.dims or "sample" not in u.dims or a.sizes["sample"] != u.sizes["sample"]:
+        raise DataFileError(f"{path}: 'a' and 'u' must share the dimension 'sample'")
+    a_grid = [a.sizes[d] for d in SPATIAL_DIMS if d in a.dims]
+    u_grid = [u.sizes[d] for d in SPATIAL_DIMS if d in u.dims]
+    if not a_grid or a_grid != u_grid:
+        raise DataFileError(f"{path}: grids of 'a' {a_grid} and 'u' {u_grid} do not match")
+    if expect_res is not None and any(n != expect_res for n in a_grid):
+        raise DataFileError(f"{path}: grid {a_grid} does not match the expected resolution {expect_res}")
+    if a.sizes["sample"] == 0:
+        raise DataFileError(f"{path}: holds 0 samples (allowed: at least 1)")
+    for key, want in (expect or {}).items():
+        got = str(a.dtype) if key == "dtype" else ds.attrs.get(key)
+        if key == "n_samples" and got is not None and int(got) == int(want):
+            got = a.sizes["sample"]  # the attribute agrees; the samples actually held must too
+        if got is None or str(got) != str(want):
+            raise DataFileError(f"{path}: attribute {key} is {got!r}, but this rule expects {want!r} "
+                                "(a file of another split, PDE or config under this name: regenerate it)")
 
 
 def check_finite(path: str | Path, name: str, arr: np.ndarray, first_sample: int = 0) -> None:
@@ -217,13 +244,13 @@ def check_finite(path: str | Path, name: str, arr: np.ndarray, first_sample: int
         raise DataFileError(f"{path}: variable {name!r} has NaN/inf values (first in sample {first_sample + bad})")
 
 
-def read_pair(path: str | Path, *, expect_res: int | None = None) -> tuple[np.ndarray, np.ndarray, xr.Dataset]:
+def read_pair(path: str | Path, *, expect_res: int | None = None,
+              expect: Mapping[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray, xr.Dataset]:
     """Load ``(a, u, dataset)`` from an opbench file, refusing files that cannot be trusted.
 
-    Raises ``DataFileError`` (one line naming the file and the fault) for unreadable or truncated
-    files, missing ``a``/``u``, NaN/inf values, or grids that do not match ``expect_res``.
+    The checks of ``open_checked`` (layout, ``expect_res``, ``expect``), then NaN/inf values.
     """
-    with open_checked(path, expect_res=expect_res) as handle:
+    with open_checked(path, expect_res=expect_res, expect=expect) as handle:
         try:
             ds = handle.load()
         except Exception as exc:  # a file whose header reads but whose data does not
@@ -240,10 +267,10 @@ def sample_nbytes(ds: xr.Dataset, dtype: str = "float32") -> int:
     return per * np.dtype(dtype).itemsize
 
 
-def iter_chunks(path: str | Path, *, expect_res: int | None = None,
+def iter_chunks(path: str | Path, *, expect_res: int | None = None, expect: Mapping[str, Any] | None = None,
                 chunk_samples: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """``(start, a, u)`` for consecutive chunks of ``chunk_samples`` samples, each checked for NaN/inf."""
-    with open_checked(path, expect_res=expect_res) as ds:
+    with open_checked(path, expect_res=expect_res, expect=expect) as ds:
         n = ds.sizes["sample"]
         for start in range(0, n, max(1, chunk_samples)):
             part = ds.isel(sample=slice(start, start + chunk_samples))

@@ -13,6 +13,7 @@ import xarray as xr
 
 from opbench.atomic import atomic_write_text
 from opbench.data.netcdf import SPATIAL_DIMS, iter_chunks, open_checked, sample_nbytes, write_netcdf
+from opbench.errors import OpbenchError
 from opbench.evaluation.bands import band_errors
 from opbench.evaluation.inference import predict
 from opbench.evaluation.metrics import rel_l2
@@ -102,12 +103,51 @@ def _chunk_samples(path: str | Path, res: int, task: Task, budget_mb: float | No
     return max(batch_size, fit // batch_size * batch_size)
 
 
+class MetricsError(OpbenchError, ValueError):
+    """Test targets no relative error can be computed on, or metrics that came out NaN/inf."""
+
+
+def check_target_norms(truth: np.ndarray, path: str | Path, per_step: bool = False, first_sample: int = 0) -> None:
+    """Refuse targets of zero norm (per sample, and per step of a trajectory): relative L2 divides by them.
+
+    ``first_sample`` is the index in the file of ``truth``'s first sample (chunked reads)."""
+    steps = truth.shape[1] if per_step else 1
+    flat = truth.reshape(truth.shape[0], steps, -1)
+    norms = np.sqrt(np.sum(np.square(flat, dtype=np.float64), axis=-1))
+    if not np.all(norms > 0):
+        sample = first_sample + int(np.argmax(~np.all(norms > 0, axis=1)))
+        raise MetricsError(f"{path}: test target of sample {sample} has zero norm, so its relative L2 error is "
+                           "undefined (allowed: targets with a nonzero norm; regenerate the file)")
+
+
+def check_finite_metrics(row: Mapping[str, Any], checkpoint: str | Path, path: str | Path) -> None:
+    """Stop on a NaN/inf metric instead of writing it where the report would read a verdict from it."""
+    bad = [k for k, v in row.items() if isinstance(v, float) and not np.isfinite(v)]
+    if bad:
+        raise MetricsError(f"{checkpoint}: metric {bad[0]} came out {row[bad[0]]} on {path} at resolution "
+                           f"{row.get('eval_res')} (the model's predictions overflow or are NaN; no metrics written)")
+
+
+def read_metrics(path: str | Path) -> pd.DataFrame:
+    """A run's metrics.csv, refused (one line naming the file) when a rel_l2 value is missing, NaN or inf."""
+    frame = pd.read_csv(path)
+    cols = [c for c in frame.columns if c.startswith("rel_l2")]
+    values = frame[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    if not cols or not np.isfinite(values).all():
+        where = [c for c in cols if not np.isfinite(pd.to_numeric(frame[c], errors="coerce")).all()]
+        raise MetricsError(f"{path}: metric {(where or ['rel_l2_mean'])[0]} is missing, NaN or inf "
+                           "(rerun the run's infer job; no verdict is drawn from it)")
+    return frame
+
+
 def evaluate_ladder(*, checkpoint: str | Path, test_files: Mapping[int, str | Path], train_info: Mapping[str, Any],
                     labels: Mapping[str, Any], metrics_path: str | Path, examples_path: str | Path,
                     n_examples: int = 3, device: str | None = None, batch_size: int = 64,
                     task: Task | None = None, steps_path: str | Path | None = None,
                     spectra_path: str | Path | None = None, expect_model: str | None = None,
-                    memory_budget_mb: float | None = None) -> pd.DataFrame:
+                    memory_budget_mb: float | None = None,
+                    expect_kwargs: Mapping[str, Any] | None = None,
+                    expect_data: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Per-sample relative L2 at each resolution, summarised into one row per resolution.
 
     Inputs at every resolution are the restrictions of the same fine-grid functions, so a
@@ -115,15 +155,18 @@ def evaluate_ladder(*, checkpoint: str | Path, test_files: Mapping[int, str | Pa
     a -> u) says what the model sees and predicts; a rollout task also writes the error per
     predicted step (``steps_path``) and the energy/enstrophy spectra of the last step
     (``spectra_path``), each a tidy CSV (empty but for its header for static tasks). The
-    checkpoint and every test file are checked before any inference runs (``expect_model`` names
-    the model type the checkpoint must hold). A test file larger than ``memory_budget_mb`` is
+    checkpoint and every test file are checked before any inference runs (``expect_model`` and
+    ``expect_kwargs`` name the model type and constructor arguments the checkpoint must hold,
+    ``expect_data`` the attributes every test file must carry); zero-norm targets and non-finite
+    metrics stop it with one line naming the file. A test file larger than ``memory_budget_mb`` is
     read and evaluated in chunks of samples; the metrics are the same as in one piece.
     """
     task = task or StaticTask()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model, normalizer, _ = load_checkpoint(checkpoint, device=device, expect_model=expect_model)
+    model, normalizer, _ = load_checkpoint(checkpoint, device=device, expect_model=expect_model,
+                                           expect_kwargs=expect_kwargs)
     for res, path in sorted(test_files.items()):  # every file checked before any inference
-        open_checked(path, expect_res=int(res)).close()
+        open_checked(path, expect_res=int(res), expect=expect_data).close()
     rows, fields, step_rows, spectrum_rows = [], {}, [], []
     for res, path in sorted(test_files.items()):
         res = int(res)
@@ -131,7 +174,9 @@ def evaluate_ladder(*, checkpoint: str | Path, test_files: Mapping[int, str | Pa
         parts: dict[str, list[np.ndarray]] = {}
         shown_parts: dict[str, list[np.ndarray]] = {}
         seconds, n_total, k = 0.0, 0, n_examples
-        for start, a, u in iter_chunks(path, expect_res=res, chunk_samples=chunk):
+        for start, a, u in iter_chunks(path, expect_res=res, expect=expect_data, chunk_samples=chunk):
+            truth = task.target(a, u)
+            check_target_norms(truth, path, per_step=truth.ndim > a.ndim, first_sample=start)
             if start == 0:
                 x_warm, _ = task.training_pairs(a[: min(2, len(a))], u[: min(2, len(a))])
                 predict(model, normalizer, x_warm[:2], device=device)  # warm-up, not timed
@@ -139,7 +184,6 @@ def evaluate_ladder(*, checkpoint: str | Path, test_files: Mapping[int, str | Pa
             pred = task.predict(timed, a, u)
             seconds += timed.seconds_per_sample * len(a)
             n_total += len(a)
-            truth = task.target(a, u)
             chunk_parts = {"err": rel_l2(pred, truth),
                            **{f"band_{name}": b for name, b in band_errors(pred, truth, ndim=a.ndim - 1).items()}}
             if truth.ndim > a.ndim:  # a trajectory per sample: per-step errors and physics metrics
@@ -173,6 +217,7 @@ def evaluate_ladder(*, checkpoint: str | Path, test_files: Mapping[int, str | Pa
             "task": task.name,
             **{f"rel_l2_{name[5:]}": float(np.mean(b)) for name, b in per.items() if name.startswith("band_")},
         }
+        check_finite_metrics(row, checkpoint, path)
         if rollout:
             base = {k: v for k, v in labels.items() if k in STEP_COLUMNS}
             base["eval_res"] = res

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from opbench.errors import OpbenchError
+from opbench.errors import OpbenchError, raise_storage
 from opbench.models import MODELS, build_model
 from opbench.training.normalization import Normalizer
 
@@ -24,16 +24,21 @@ class CheckpointError(OpbenchError, ValueError):
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
     """``torch.save`` to a temporary sibling, then ``os.replace``: never a truncated file under ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise_storage(exc, path)
     try:
         with os.fdopen(fd, "wb") as fh:
             torch.save(obj, fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, Exception):
+            raise_storage(exc, path)
         raise
 
 
@@ -70,14 +75,44 @@ def save_checkpoint(
     atomic_torch_save(checkpoint_payload(model_name, model_kwargs, model, normalizer, meta), path)
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Constructor arguments equal up to list/tuple and int/float spelling (modes 8 vs (8,))."""
+    if isinstance(a, list | tuple) or isinstance(b, list | tuple):
+        a_seq = list(a) if isinstance(a, list | tuple) else [a]
+        b_seq = list(b) if isinstance(b, list | tuple) else [b]
+        return len(a_seq) == len(b_seq) and all(_same(x, y) for x, y in zip(a_seq, b_seq, strict=True))
+    return a == b
+
+
+def check_contents(path: str | os.PathLike, payload: dict[str, Any], expect_kwargs: dict[str, Any] | None) -> None:
+    """Constructor arguments as the config says, finite weights, a finite normalizer with std > 0."""
+    kwargs = payload.get("kwargs")
+    if not isinstance(kwargs, dict):
+        raise CheckpointError(f"{path}: damaged opbench checkpoint (no constructor arguments)")
+    for key, want in (expect_kwargs or {}).items():
+        if not _same(kwargs.get(key), want):
+            raise CheckpointError(f"{path}: checkpoint was built with {key}={kwargs.get(key)!r}, the config says "
+                                  f"{key}={want!r} (retrain it: delete the file or run with --forcerun train)")
+    for name, tensor in (payload.get("state_dict") or {}).items():
+        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise CheckpointError(f"{path}: weight {name} holds NaN/inf values (allowed: finite weights)")
+    for name, tensor in (payload.get("normalizer") or {}).items():
+        t = torch.as_tensor(tensor, dtype=torch.float64)
+        if not torch.isfinite(t).all() or (name.endswith("_std") and not (t > 0).all()):
+            raise CheckpointError(f"{path}: normalizer {name} = {t.flatten().tolist()[:4]} is unusable "
+                                  "(allowed: finite means, standard deviations > 0)")
+
+
 def load_checkpoint(
-    path: str | os.PathLike, device: str = "cpu", expect_model: str | None = None
+    path: str | os.PathLike, device: str = "cpu", expect_model: str | None = None,
+    expect_kwargs: dict[str, Any] | None = None,
 ) -> tuple[nn.Module, Normalizer, dict]:
     """Rebuild (model in eval mode, normalizer, meta) from a checkpoint written by ``save_checkpoint``.
 
     The file is read with ``weights_only=True``: a pickle that would run code is refused, never run.
     Raises ``CheckpointError`` (a ValueError) with a one-line reason when the file is not an opbench
-    checkpoint, or holds another model type than ``expect_model``.
+    checkpoint, holds another model type than ``expect_model`` or constructor arguments other than
+    ``expect_kwargs`` (the config's hyperparameters), or NaN/inf weights or normalizer statistics.
     """
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
@@ -94,6 +129,7 @@ def load_checkpoint(
         raise CheckpointError(f"{path}: checkpoint names unknown model {name!r}")
     if expect_model is not None and name != expect_model:
         raise CheckpointError(f"{path}: checkpoint holds a {name!r} model, expected {expect_model!r}")
+    check_contents(path, payload, expect_kwargs)
     try:
         model = build_model(name, **payload["kwargs"])
         model.load_state_dict(payload["state_dict"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,11 +88,12 @@ class NetCDFPairs(Pairs):
     at a time: the training loop reads from one thread (its prefetcher) while it trains.
     """
 
-    def __init__(self, path: str | Path, task: Task, *, expect_res: int | None = None) -> None:
+    def __init__(self, path: str | Path, task: Task, *, expect_res: int | None = None,
+                 expect: Mapping[str, Any] | None = None) -> None:
         import netCDF4
 
         self.path, self.task = Path(path), task
-        with open_checked(self.path, expect_res=expect_res) as ds:
+        with open_checked(self.path, expect_res=expect_res, expect=expect) as ds:
             a_shape = tuple(int(n) for d, n in ds["a"].sizes.items() if d != "sample")
             u_shape = tuple(int(n) for d, n in ds["u"].sizes.items() if d != "sample")
             self.n_samples = int(ds.sizes["sample"])
@@ -160,11 +161,13 @@ def in_memory_nbytes(path: str | Path, task: Task, *, expect_res: int | None = N
 
 
 def open_pairs(path: str | Path, task: Task, *, expect_res: int | None = None,
-               budget_mb: float | None = None) -> Pairs:
-    """The split's pairs: in memory when they fit ``budget_mb`` (None: always), else read lazily."""
+               budget_mb: float | None = None, expect: Mapping[str, Any] | None = None) -> Pairs:
+    """The split's pairs: in memory when they fit ``budget_mb`` (None: always), else read lazily.
+
+    ``expect``: attributes the file must carry (see ``opbench.data.netcdf.open_checked``)."""
     if budget_mb is not None and in_memory_nbytes(path, task, expect_res=expect_res) > budget_mb * 2**20:
-        return NetCDFPairs(path, task, expect_res=expect_res)
-    a, u, _ = read_pair(path, expect_res=expect_res)
+        return NetCDFPairs(path, task, expect_res=expect_res, expect=expect)
+    a, u, _ = read_pair(path, expect_res=expect_res, expect=expect)
     return ArrayPairs(*task.training_pairs(a, u))
 
 

@@ -101,6 +101,36 @@ def _model_kwargs(model_kwargs: dict[str, Any], x_shape: tuple[int, ...], y_shap
     return {**model_kwargs, **derived}
 
 
+FLOAT32_SAFE = 1.0e18  # squares of larger values overflow float32 inside the norms of the loss
+
+
+def data_fault(pairs: Pairs) -> str | None:
+    """Why the pairs cannot train whatever the learning rate: zero-norm targets or overflowing values.
+
+    Read chunk by chunk (only after a divergence), so a split held lazily is never loaded whole."""
+    norms, peaks = [], {"inputs": 0.0, "targets": 0.0}
+    for _, x, y in pairs.chunks(pairs.stats_chunk()):
+        norms.append(np.sqrt(np.sum(np.square(y.reshape(y.shape[0], -1), dtype=np.float64), axis=1)))
+        for name, arr in (("inputs", x), ("targets", y)):
+            peaks[name] = max(peaks[name], float(np.max(np.abs(arr))) if arr.size else 0.0)
+    norm = np.concatenate(norms) if norms else np.zeros(0)
+    if not norm.any():
+        return "every training target is zero, and the relative L2 loss divides by its norm"
+    if not norm.all():
+        return f"training target {int(np.argmin(norm > 0))} is zero, and the relative L2 loss divides by its norm"
+    for name, peak in peaks.items():
+        if peak > FLOAT32_SAFE:
+            return f"training {name} reach {peak:.3g}, whose squares overflow float32 (rescale the data)"
+    return None
+
+
+def _divergence_cause(lr: float, fault: str | None, source: str | None = None) -> str:
+    if fault:
+        where = f" ({source})" if source else ""
+        return f"the data{where} are degenerate: {fault}; a lower training.lr will not help"
+    return f"training diverged with lr={lr:g}: lower training.lr"
+
+
 @torch.inference_mode()
 def _evaluate(model, normalizer, batches: Iterator[tuple[torch.Tensor, torch.Tensor]], n: int) -> float:
     model.eval()
@@ -166,6 +196,7 @@ def train_pairs(
     device: str | None = None,
     progress: bool = True,
     resume_path: str | os.PathLike | None = None,
+    sources: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """Train ``model_name`` on the pairs of ``train_set``, validating on ``val_set``.
 
@@ -175,7 +206,8 @@ def train_pairs(
     (epoch, train_loss, val_loss, lr, seconds) to ``history_path``, both atomically. Returns
     {train_seconds, best_epoch, best_val_rel_l2, n_params, device, resumed_from_epoch}. Raises
     ``TrainingDivergedError`` naming the epoch if the loss becomes NaN/inf, so no broken model is
-    ever written.
+    ever written; it names the data instead of the learning rate when they are degenerate
+    (``sources``: the train and validation file names for that message).
 
     With ``resume_path``, a resume state is saved there every ``cfg.checkpoint_every`` epochs and at
     the first safe point (after the current optimizer step) once SIGTERM arrives, which then raises
@@ -188,6 +220,7 @@ def train_pairs(
         device = "cuda" if torch.cuda.is_available() else "cpu"
     kwargs = _model_kwargs(model_kwargs, train_set.x_shape, train_set.y_shape, periodic)
     resolutions = check_resolutions(cfg.resolutions, train_set.x_shape[1:], periodic) if cfg.resolutions else None
+    train_src, val_src = sources or (None, None)
     torch.manual_seed(seed)
     model = build_model(model_name, **kwargs).to(device)
     n_params = sum(p.numel() for p in model.parameters())
@@ -273,7 +306,7 @@ def train_pairs(
                 if not torch.isfinite(loss):
                     kept = f"the checkpoint holds epoch {best_epoch}" if best_epoch else "no checkpoint written"
                     raise diverged(f"training loss became {loss.item()} at epoch {epoch} of {model_name}; {kept} "
-                                   f"(training diverged with lr={cfg.lr:g}: lower training.lr)")
+                                   f"({_divergence_cause(cfg.lr, data_fault(train_set), train_src)})")
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -291,7 +324,7 @@ def train_pairs(
                                                                     cfg.batch_size), val_set.n)
             if not math.isfinite(val_loss):
                 raise diverged(f"validation loss became {val_loss} at epoch {epoch} of {model_name} "
-                               f"(training diverged with lr={cfg.lr:g}: lower training.lr)")
+                               f"({_divergence_cause(cfg.lr, data_fault(val_set), val_src)})")
             if val_loss < best_val:
                 best_epoch, best_val = epoch, val_loss
                 meta = {
