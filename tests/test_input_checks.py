@@ -31,6 +31,7 @@ from opbench.evaluation.ladder import MetricsError, check_finite_metrics, check_
 from opbench.models import build_model
 from opbench.training.checkpoint import CheckpointError, checkpoint_payload, load_checkpoint
 from opbench.training.normalization import Normalizer
+from opbench.training.datasets import ArrayPairs
 from opbench.training.trainer import data_fault
 
 TINY = Path(__file__).parent / "fixtures" / "tiny.yaml"
@@ -196,12 +197,16 @@ def test_report_input_with_non_finite_metric_is_refused(tmp_path: Path) -> None:
 
 def test_degenerate_training_data_are_named() -> None:
     a = np.ones((4, 1, 8), np.float32)
-    assert data_fault(a, np.ones((4, 1, 8))) is None
-    assert "every training target is zero" in data_fault(a, np.zeros((4, 1, 8)))
+
+    def fault(u: np.ndarray) -> str | None:
+        return data_fault(ArrayPairs(a, u.astype(np.float32)))
+
+    assert fault(np.ones((4, 1, 8))) is None
+    assert "every training target is zero" in fault(np.zeros((4, 1, 8)))
     u = np.ones((4, 1, 8))
     u[2] = 0
-    assert "training target 2 is zero" in data_fault(a, u)
-    assert "training targets reach 1e+38" in data_fault(a, np.full((4, 1, 8), 1e38))
+    assert "training target 2 is zero" in fault(u)
+    assert "training targets reach 1e+38" in fault(np.full((4, 1, 8), 1e38))
 
 
 # ------------------------------------------------------------------ checkpoints
