@@ -30,8 +30,8 @@ from opbench.errors import StorageError, _hook, storage_error
 from opbench.evaluation.ladder import MetricsError, check_finite_metrics, check_target_norms, read_metrics
 from opbench.models import build_model
 from opbench.training.checkpoint import CheckpointError, checkpoint_payload, load_checkpoint
-from opbench.training.normalization import Normalizer
 from opbench.training.datasets import ArrayPairs
+from opbench.training.normalization import Normalizer
 from opbench.training.trainer import data_fault
 
 TINY = Path(__file__).parent / "fixtures" / "tiny.yaml"
