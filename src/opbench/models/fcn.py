@@ -82,7 +82,7 @@ class FCN(GridModel):
         for m in self.modules():
             if isinstance(m, nn.modules.conv._ConvNd):
                 fan_in = m.weight.shape[1] * m.weight[0, 0].numel()
-                if isinstance(m, nn.modules.conv._ConvTransposeNd):  # (in, out, *k): in / stride**ndim inputs per output
+                if isinstance(m, nn.modules.conv._ConvTransposeNd):  # weight (in, out, *k), one tap per stride
                     fan_in = m.weight.shape[0] * m.weight[0, 0].numel() // max(m.stride[0], 1) ** self.ndim
                 nn.init.normal_(m.weight, std=(2.0 / fan_in) ** 0.5)
                 nn.init.zeros_(m.bias)
