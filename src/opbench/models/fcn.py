@@ -11,10 +11,10 @@ decoding stages, GELU, no skip connections between encoder and decoder.
 Zhu & Zabaras' dense blocks (each layer sees its block's input through concatenation) are replaced
 by one residual block per stage: ``h + conv(gelu(conv(gelu(h))))``. That carry of the block's input,
 together with He-initialised weights, keeps the signal and its gradient at unit size through the
-~4*depth+2 layers. Without it (plain conv-GELU stacks at PyTorch's default init) the input's trace in
-the output shrinks by ~0.3 per layer, the data gradient of the first layers is far below the L2
-weight-decay term, and Adam, which normalises their sum, drives every weight to zero within two
-epochs: the network then predicts the training mean at every resolution (relative error 1.0).
+6 depth + 2 convolutions. The former plain stack (4 depth + 2 conv-GELU layers at PyTorch's default
+init) shrank the input's trace by ~0.3 per layer; the data gradient of its first layers was then far
+below the L2 weight-decay term, and Adam, which normalises their sum, drove every weight to zero
+within two epochs: it predicted the training mean at every resolution (relative error 1.0).
 """
 
 from __future__ import annotations
