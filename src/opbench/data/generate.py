@@ -148,8 +148,11 @@ def ordered_chunks(pde_type: str, cfg: Mapping[str, Any], *, seed: int, pde_name
 
 def _writers(spec: PDE, rungs: Sequence[int], outputs: Mapping[int, str | Path], first: Mapping[Any, Any],
              n_samples: int, dtype: str, attrs: Mapping[int, dict[str, Any]],
-             compression_level: int) -> dict[int, StreamWriter]:
-    """One streaming writer per rung, laid out from the first chunk (which carries the snapshot times)."""
+             compression_level: int, stack: ExitStack) -> dict[int, StreamWriter]:
+    """One streaming writer per rung, laid out from the first chunk (which carries the snapshot times).
+
+    Each writer joins ``stack`` as soon as it exists, so a failure creating the next one still
+    removes the temporaries of those before it."""
     axes = ("x", "y")[: spec.ndim]
     writers = {}
     for res in rungs:
@@ -166,8 +169,9 @@ def _writers(spec: PDE, rungs: Sequence[int], outputs: Mapping[int, str | Path],
             "a": (("sample", *axes), dtype, {"long_name": spec.input_long_name, "units": "1"}),
             "u": (u_dims, dtype, {"long_name": spec.output_long_name, "units": "1"}),
         }
-        writers[res] = StreamWriter(outputs[res], n_samples=n_samples, coords=coords, variables=variables,
-                                    attrs=attrs[res], compression_level=compression_level)
+        writers[res] = stack.enter_context(
+            StreamWriter(outputs[res], n_samples=n_samples, coords=coords, variables=variables,
+                         attrs=attrs[res], compression_level=compression_level))
     return writers
 
 
@@ -242,9 +246,7 @@ def generate_dataset(*, pde_name: str, cfg: Mapping[str, Any], split: str, seed:
                                    placement=placement):
             tw = time.perf_counter()
             if not writers:
-                writers = _writers(spec, rungs, outputs, part, n_samples, dtype, attrs, compression_level)
-                for w in writers.values():
-                    stack.enter_context(w)
+                writers = _writers(spec, rungs, outputs, part, n_samples, dtype, attrs, compression_level, stack)
             for res in rungs:
                 writers[res].append(**part[res])
             write_seconds += time.perf_counter() - tw

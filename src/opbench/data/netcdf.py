@@ -81,7 +81,11 @@ class StreamWriter:
         self.n_samples, self.written = int(n_samples), 0
         self._pending: dict[str, list[np.ndarray]] = {name: [] for name in variables}
         self._held = 0
-        self._nc = netCDF4.Dataset(self.tmp, "w", format="NETCDF4")
+        try:
+            self._nc = netCDF4.Dataset(self.tmp, "w", format="NETCDF4")
+        except Exception as exc:  # a full disk or a read-only folder: one line naming the file
+            self.tmp.unlink(missing_ok=True)
+            raise_storage(exc, self.path)
         try:
             self._nc.setncatts(dict(attrs))
             sizes = {"sample": self.n_samples, **{k: len(v) for k, (v, _) in coords.items() if k != "sample"}}
@@ -110,8 +114,10 @@ class StreamWriter:
                 # instead of holding up to the library default (tens of MB per variable) until close.
                 chunk_bytes = self._step * int(np.prod([sizes[d] for d in dims[1:]])) * np.dtype(dtype).itemsize
                 var.set_var_chunk_cache(size=4 * chunk_bytes, nelems=37, preemption=1.0)
-        except BaseException:
+        except BaseException as exc:
             self._abort()
+            if isinstance(exc, Exception):
+                raise_storage(exc, self.path)
             raise
 
     def append(self, **arrays: np.ndarray) -> None:
@@ -125,7 +131,10 @@ class StreamWriter:
         for name, arr in arrays.items():
             self._pending[name].append(np.asarray(arr))
         self._held += n
-        self._flush(final=self.written + self._held == self.n_samples)
+        try:
+            self._flush(final=self.written + self._held == self.n_samples)
+        except Exception as exc:  # netCDF reports a full disk as RuntimeError("NetCDF: HDF error")
+            raise_storage(exc, self.path)
 
     def _flush(self, final: bool) -> None:
         take = self._held if final else (self._held // self._step) * self._step
@@ -149,13 +158,19 @@ class StreamWriter:
         """Close the complete file and move it to its final name."""
         if self.written != self.n_samples:
             raise ValueError(f"{self.path}: {self.written} of {self.n_samples} samples written")
-        self._nc.close()
-        os.replace(self.tmp, self.path)
+        try:
+            self._nc.close()
+            os.replace(self.tmp, self.path)
+        except Exception as exc:  # the last chunks reach the disk at close
+            raise_storage(exc, self.path)
         return self.path
 
     def _abort(self) -> None:
-        if self._nc.isopen():
-            self._nc.close()
+        try:
+            if self._nc.isopen():
+                self._nc.close()
+        except Exception:  # closing a file on a full disk fails too; the temporary goes all the same
+            pass
         self.tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> StreamWriter:
