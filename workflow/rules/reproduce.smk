@@ -15,9 +15,11 @@ rule repro_train:
         training=training_recipe,
         train_res=repro_res,
         root_seed=config["seed"],
+        memory_budget_mb=config["data"]["memory_budget_mb"],
+        expect=train_expect,
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=train_mem,
     log:
         "logs/repro_train/{pde}_{model}_s{res}_seed{seed}.log",
     benchmark:
@@ -45,9 +47,12 @@ rule repro_infer:
         model_type=model_type,
         n_examples=config["report"]["examples"],
         pde_cfg=pde_config,
+        memory_budget_mb=config["data"]["memory_budget_mb"],
+        model_hyper=model_hyper,
+        expect=test_expect,
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=infer_mem,
     log:
         "logs/repro_infer/{pde}_{model}_s{res}_seed{seed}.log",
     benchmark:
