@@ -22,6 +22,8 @@ figure { margin: 1rem 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: 0.9rem; color: #555; }
 table { border-collapse: collapse; margin: 0.6rem 0 1.2rem; font-size: 0.88rem; }
+/* a wide table scrolls inside its own box instead of widening the page */
+table { display: block; max-width: 100%; overflow-x: auto; }
 th, td { padding: 0.25rem 0.6rem; border-bottom: 1px solid #e3e3e3; }
 th { background: #f0f0f0; text-align: left; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
