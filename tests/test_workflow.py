@@ -129,6 +129,19 @@ def test_report_page_references_existing_figures(smoke_run: Path, cfg: dict) -> 
     assert "interpolated" in html  # the page says how the Transformer and MLP are applied off-grid
 
 
+def test_report_links_the_recorded_reproductions_to_their_rows(smoke_run: Path) -> None:
+    """Every page shows the reproduction record; each row's link lands on that row of the document."""
+    page = smoke_run / "results/report/index.html"
+    html = page.read_text()
+    assert "Reproduced published results" in html
+    links = re.findall(r'<a href="([^"#]+REPRODUCTION\.md)#([^"]+)">', html)
+    assert len(links) >= 7, links  # the table's heading and one per row
+    for href, anchor in links:
+        doc = (page.parent / href).resolve()
+        assert doc == ROOT / "docs" / "REPRODUCTION.md", href
+        assert f'id="{anchor}"' in doc.read_text(), anchor
+
+
 def test_every_run_kept_its_best_validation_checkpoint(smoke_run: Path, cfg: dict) -> None:
     import json
 

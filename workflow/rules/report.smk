@@ -41,6 +41,8 @@ rule report:
         claims=claims_inputs(),
         physics=physics_section_input,
         physics_claims=physics_targets(),
+        reproduced=REPRODUCED_RECORD,
+        reproduction=repro_table_csv(),
     output:
         html=report(
             "results/report/index.html",
@@ -55,6 +57,7 @@ rule report:
     params:
         runs=run_keys(),
         config=config,
+        repro_budget=repro_budget() if REPRO else {},
     log:
         "logs/report/all.log",
     benchmark:

@@ -58,6 +58,21 @@ def repro_targets():
     return [f"results/reproduction/{REPRO['pde']}/table.md"]
 
 
+# The record of recorded reproductions (docs/REPRODUCTION.md's cells), shown on every page.
+REPRODUCED_RECORD = str(Path(workflow.basedir) / "docs" / "reproduced.csv")
+
+
+def repro_table_csv():
+    """This configuration's own reproduction table, for the page (none without a `reproduction` section)."""
+    return [f"results/reproduction/{REPRO['pde']}/table.csv"] if REPRO else []
+
+
+def repro_budget():
+    """Epochs (the smallest of the table's models) and training samples of this reproduction."""
+    epochs = min(training_recipe(SimpleNamespace(pde=REPRO["pde"], model=m))["epochs"] for m in repro_kinds())
+    return {"epochs": epochs, "n_train": pde_cfg(REPRO["pde"])["samples"]["train"]}
+
+
 def repro_train_inputs(wildcards):
     return {
         "train": data_file(wildcards.pde, "train", wildcards.res),

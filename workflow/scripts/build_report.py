@@ -1,6 +1,7 @@
 """Snakemake adapter: build the HTML report from the metrics, histories and examples."""
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import xarray as xr
 from opbench import __version__
 from opbench.config import config_hash
 from opbench.errors import one_line_errors
+from opbench.report import reproduced, reproduction
 from opbench.report.build import build_report
 
 one_line_errors()  # an opbench error ends the job with one line in the log, not a traceback
@@ -35,6 +37,14 @@ claims = None
 if sm.input.claims:
     with open(sm.input.claims[0]) as fh:
         claims = json.load(fh)
+# The recorded reproductions (every page), linked to docs/REPRODUCTION.md, then this run's own table.
+doc = Path(sm.input.reproduced).with_name("REPRODUCTION.md")
+repro_section = reproduced.section(reproduced.load(sm.input.reproduced),
+                                   os.path.relpath(doc, Path(sm.output.html).parent))
+if sm.input.reproduction:
+    b = sm.params.repro_budget
+    repro_section += reproduction.html_section(pd.read_csv(sm.input.reproduction[0]),
+                                               reproduction.budget_line(int(b["epochs"]), int(b["n_train"])))
 page = build_report(
     pd.read_csv(sm.input.metrics), histories, examples, sm.params.config, provenance,
     Path(sm.output.html).parent,
@@ -43,7 +53,7 @@ page = build_report(
     claims=claims,
     extra_claims=pd.concat([pd.read_csv(p) for p in sm.input.physics_claims], ignore_index=True)
     if sm.input.physics_claims else None,
-    extra_sections=[Path(p).read_text(encoding="utf-8") for p in sm.input.physics],
+    extra_sections=[repro_section] + [Path(p).read_text(encoding="utf-8") for p in sm.input.physics],
 )
 missing = [f for f in sm.output.figures if not Path(f).exists()]
 if missing:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from opbench.report import html as h
 from opbench.report.published import SOURCE, find
 
 COLUMNS = ["s", "published FNO", "neuraloperator here", "opbench FNO", "published FCN", "opbench FCN"]
@@ -84,3 +85,16 @@ def markdown(table: pd.DataFrame, transfer: pd.DataFrame, budget: str, notes: It
             lines.append(f"| {model} | {res} | " + " | ".join(_fmt(row[c]) for c in cols) + " |")
     lines += [""] + [f"- {n}" for n in notes]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def html_section(table: pd.DataFrame, budget: str) -> str:
+    """This configuration's reproduction table on the page: errors at train = test s and training times."""
+    fmts = {c: (lambda v: _fmt(v)) for c in COLUMNS[1:]}
+    fmts.update({c: (lambda v: _fmt(v, ".0f")) for c in TIME_COLUMNS})
+    return (
+        "<h3>This run's reproduction table</h3>"
+        f"<p>{h.esc(budget)} Each cell is a model trained and evaluated at the row's s, as in the paper; "
+        "neuraloperator's FNO was trained by the same loop on the same files. Training times are wall "
+        "seconds on this run's machine.</p>"
+        + h.table(table, fmts, COLUMNS + TIME_COLUMNS)
+    )
