@@ -54,7 +54,7 @@ rule report:
         ),
     params:
         runs=run_keys(),
-        config=config,
+        config=canonical(config),
     log:
         "logs/report/all.log",
     benchmark:
