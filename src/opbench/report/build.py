@@ -86,15 +86,16 @@ def _flat(spec: Mapping[str, Any], skip: set[str], prefix: str = "") -> list[tup
     return rows
 
 
-def _param_cards(entries: Mapping[str, Mapping[str, Any]], names: list[str], skip: set[str]) -> str:
-    """One small name/value table per entry, side by side (wrapping), captioned with its name."""
+def _param_cards(entries: Mapping[str, Mapping[str, Any]], names: list[str], skip: set[str], summary: str) -> str:
+    """One small name/value table per entry, side by side (wrapping), captioned with its name; folded
+    under ``summary`` so the setup does not push the results down the page."""
     cards = []
     for name in names:
         rows = _flat(entries.get(name) or {}, skip)
         kv = pd.DataFrame(rows or [("–", "–")], columns=["parameter", "value"])
         kind = (entries.get(name) or {}).get("type")
         cards.append(h.table(kv, css_class="kv", caption=f"{name} ({kind})" if kind and kind != name else name))
-    return f'<div class="cards">{"".join(cards)}</div>'
+    return f'<details><summary>{h.esc(summary)}</summary><div class="cards">{"".join(cards)}</div></details>'
 
 
 def _setup_section(config: Mapping[str, Any], pdes: list[str], models: list[str]) -> str:
@@ -113,12 +114,12 @@ def _setup_section(config: Mapping[str, Any], pdes: list[str], models: list[str]
     return (
         "<h2>Setup</h2><h3>PDEs</h3>"
         + h.table(pde_rows, numeric=["training resolution (grid points)"])
-        + "<p>Parameters of each PDE as configured. Every PDE lives on the unit interval or square, so "
-        "lengths, times (T, dt) and coefficients are nondimensional; resolutions count grid points per axis.</p>"
-        + _param_cards(pde_cfg, pdes, {"type", "train_res", "ladder"})
-        + "<h3>Models</h3><p>Constructor arguments of each model (its type in brackets) and any training "
-        "settings of its own.</p>"
-        + _param_cards(model_cfg, models, {"type"})
+        + "<p>Every PDE lives on the unit interval or square, so lengths, times (T, dt) and coefficients "
+        "are nondimensional; resolutions count grid points per axis.</p>"
+        + _param_cards(pde_cfg, pdes, {"type", "train_res", "ladder"}, "Parameters of each PDE (name and value)")
+        + "<h3>Models</h3>"
+        + _param_cards(model_cfg, models, {"type"},
+                       "Constructor arguments of each model (its type in brackets) and its own training settings")
     )
 
 

@@ -32,6 +32,8 @@ table.kv td:first-child { font-weight: 600; }
 /* name/value tables of parameters, side by side and wrapping */
 div.cards { display: flex; flex-wrap: wrap; gap: 0 1.2rem; align-items: flex-start; }
 div.cards table { margin: 0.3rem 0 0.8rem; font-size: 0.82rem; }
+details { margin: 0.4rem 0 1rem; }
+summary { cursor: pointer; color: #333; }
 caption { caption-side: top; text-align: left; font-weight: 600; padding: 0.2rem 0.6rem; }
 footer { margin-top: 3rem; font-size: 0.85rem; color: #555; border-top: 1px solid #ddd; }
 code { background: #f2f2f2; padding: 0 0.2rem; }
