@@ -37,10 +37,13 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[bench]"
 	touch $@
 
-# SLURM (for the real-scheduler tests) is installed when we are root, as in CI.
+# SLURM (for the real-scheduler tests) and chromium (for the report page's browser test) are
+# installed when we are root, as in CI.
 test: venv $(VENV)/.bench-installed
 	@if [ "$$(id -u)" = "0" ] && [ -x .ci/install_slurm.sh ]; then bash .ci/install_slurm.sh; \
 	 else echo "not root: SLURM tests will be skipped unless slurm-wlm and munge are installed"; fi
+	@if [ "$$(id -u)" = "0" ] && [ -x .ci/install_chromium.sh ]; then bash .ci/install_chromium.sh; \
+	 else echo "not root: the browser test will be skipped unless chromium is installed"; fi
 	$(MAKE) lint
 	$(BIN)/python -m pytest -ra
 

@@ -183,3 +183,41 @@ def test_cosmetic_change_reruns_no_data_or_training(tmp_path: Path, finished: Pa
     assert proc.returncode == 0, proc.stderr[-3000:]
     planned = _planned(proc)
     assert planned <= {"report", "all"} and "report" in planned, planned
+
+
+# mappings whose order is content: the report lists PDEs and models in config order
+ORDERED = ("pdes", "models")
+
+
+def _reordered(value, top: bool = False):
+    """``value`` with the keys of every mapping in reverse order (lists keep theirs); at the top
+    level, the PDEs and models keep their order while each entry's keys are reversed."""
+    if isinstance(value, dict):
+        return {k: {name: _reordered(entry) for name, entry in value[k].items()} if top and k in ORDERED
+                else _reordered(value[k]) for k in reversed(list(value))}
+    if isinstance(value, list):
+        return [_reordered(v) for v in value]
+    return value
+
+
+def test_config_with_keys_in_another_order_reruns_nothing(tmp_path: Path, finished: Path) -> None:
+    """The same config re-serialized with every mapping's keys reversed (params {T, nu}, grf
+    {sigma, tau, alpha}, training, data, ...) plans no job. Reversing the order of the models, which
+    is the page's order, reruns the report alone; one changed value still reruns its data."""
+    work = copy_run(finished, tmp_path / "run")
+    cfg = tmp_path / "reordered.yaml"
+
+    def planned(content: dict) -> set[str]:
+        cfg.write_text(yaml.safe_dump(content, sort_keys=False, width=10**9))
+        proc = snakemake(work, "--cores", "1", "-n", "all", configfile=cfg)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return _planned(proc)
+
+    reordered = _reordered(_tiny(), top=True)
+    assert list(reordered["pdes"]["burgers"]["params"]) == ["T", "nu"]  # the order did change
+    assert list(reordered)[0] == "report" and list(reordered["models"]) == ["fno", "mlp"]
+    assert planned(reordered) == set()
+    reordered["models"] = dict(reversed(list(reordered["models"].items())))
+    assert planned(reordered) == {"report", "all"}
+    reordered["pdes"]["burgers"]["params"]["nu"] = 0.11
+    assert "generate_burgers" in planned(reordered)

@@ -133,3 +133,20 @@ def test_the_protocols_meet_issue_11s_minimums() -> None:
         assert d["contender"] == "transformer" and len(d["variants"]) >= 2
         assert all(exp["models"][v]["type"] == "transformer" for v in d["variants"])
     assert validate_config(_load("configs/claims.yaml"))["experiments"]["also_pdes"] == ["burgers"]
+
+
+def test_canonical_params_compare_by_content_not_key_order() -> None:
+    """Snakemake compares rule params by repr: two orders of the same mapping must read the same,
+    a changed value must not, and a script still iterates the config's own order."""
+    import pickle
+
+    from opbench.config import canonical
+
+    a = canonical({"params": {"nu": 0.1, "T": 1.0}, "ladder": [64, 32], "grf": {"tau": 5.0, "alpha": 2.0}})
+    b = canonical({"grf": {"alpha": 2.0, "tau": 5.0}, "ladder": [64, 32], "params": {"T": 1.0, "nu": 0.1}})
+    assert repr(a) == repr(b) and a == b
+    assert repr(canonical({"params": {"nu": 0.2, "T": 1.0}})) != repr(canonical({"params": {"nu": 0.1, "T": 1.0}}))
+    assert repr(canonical({"ladder": [32, 64]})) != repr(canonical({"ladder": [64, 32]}))  # lists keep their order
+    assert list(a) == ["params", "ladder", "grf"] and list(a["params"]) == ["nu", "T"]
+    again = pickle.loads(pickle.dumps(a))  # how Snakemake hands params to a script (and torch.save a checkpoint)
+    assert again == a and type(again) is dict and type(again["params"]) is dict and list(again) == list(a)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from opbench.evaluation.bands import band_errors
-from opbench.evaluation.physics import enstrophy_spectrum
+from opbench.evaluation.spectra import enstrophy_spectrum
 from opbench.experiments.multiscale import own_band_table
 
 

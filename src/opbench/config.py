@@ -451,3 +451,29 @@ def config_hash(cfg: Mapping[str, Any]) -> str:
     """A short, order-independent hash of a config (for provenance in files and the report)."""
     text = json.dumps(cfg, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+class CanonicalDict(dict):
+    """A dict whose ``repr`` lists its keys sorted (nested dicts are made canonical by ``canonical``).
+
+    Snakemake decides whether a rule's params changed by comparing their ``repr``; a plain dict's
+    repr follows its key order, so a config re-serialized with its keys in another order would rerun
+    every job. Iteration keeps the config's own order, and a pickled copy (what a script or a
+    checkpoint receives) is a plain dict, so a script reads what it always read.
+    """
+
+    def __repr__(self) -> str:
+        items = sorted(self.items(), key=lambda kv: repr(kv[0]))
+        return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in items) + "}"
+
+    def __reduce__(self) -> tuple:
+        return dict, (dict(self),)
+
+
+def canonical(value: Any) -> Any:
+    """``value`` with every mapping inside it (at any depth) turned into a ``CanonicalDict``."""
+    if isinstance(value, Mapping):
+        return CanonicalDict((k, canonical(v)) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return type(value)(canonical(v) for v in value)
+    return value

@@ -8,6 +8,7 @@ from snakemake.utils import update_config, validate
 
 from opbench.config import (
     ConfigError,
+    canonical,
     data_config,
     data_hash,
     load_schema,
@@ -53,7 +54,6 @@ wildcard_constraints:
     seed=r"\d+",
 
 
-SPLITS = ["train", "val", "test"]
 PDES = run_pdes(config)
 MODELS = run_models(config)
 SEEDS = config["training"]["seeds"]
@@ -74,7 +74,7 @@ def pde_cfg(pde):
 def data_settings():
     """data.* as given to the data rule (the size ceiling and the training memory budget are not inputs
     of the data, so changing them reruns no data job)."""
-    return {k: v for k, v in config["data"].items() if k not in ("max_split_gb", "memory_budget_mb")}
+    return canonical({k: v for k, v in config["data"].items() if k not in ("max_split_gb", "memory_budget_mb")})
 
 
 def data_expect(pde, split):
@@ -96,10 +96,6 @@ def data_file(pde, split, res):
     return f"results/data/{pde}/{split}_s{res}.nc"
 
 
-def data_targets():
-    return [data_file(p, s, r) for p in PDES for s in SPLITS for r in pde_cfg(p)["ladder"]]
-
-
 def all_targets():
     return ["results/report/index.html", "results/report/metrics.csv", "results/report/steps.csv"]
 
@@ -111,18 +107,19 @@ def model_type(wildcards):
 def model_hyper(wildcards):
     """Constructor arguments of a model: its config entry without `type` and `training`."""
     entry = config["models"][wildcards.model]
-    return {k: v for k, v in entry.items() if k not in ("type", "training")}
+    return canonical({k: v for k, v in entry.items() if k not in ("type", "training")})
 
 
 def training_recipe(wildcards):
     """Shared recipe, then the PDE's overrides, then the model's (seeds excluded)."""
     recipe = {k: v for k, v in pde_training(config, wildcards.pde).items() if k != "seeds"}
     recipe.update(config["models"][wildcards.model].get("training", {}))
-    return recipe
+    return canonical(recipe)
 
 
 def pde_config(wildcards):
-    return pde_cfg(wildcards.pde)
+    """The PDE's entry as given to jobs; compared by content, not key order (see ``canonical``)."""
+    return canonical(pde_cfg(wildcards.pde))
 
 
 def pde_type(wildcards):

@@ -12,7 +12,7 @@ def _make_generate_rule(pde):
             [f"results/data/{pde}/{{split}}_s{r}.nc" for r in ladder],
         params:
             pde=pde,
-            cfg=data_config(pde_cfg(pde)),
+            cfg=canonical(data_config(pde_cfg(pde))),
             ladder=ladder,
             seed=config["seed"],
             data=data_settings(),

@@ -32,7 +32,7 @@ if EXP:
             f"{ANTI_DIR}/val_s{EXP['train_res']}.nc",
             list(exp_anti_tests().values()),
         params:
-            grf=pde_cfg(EXP["pde"])["grf"],
+            grf=canonical(pde_cfg(EXP["pde"])["grf"]),
             n_fine=pde_cfg(EXP["pde"])["fine_res"],
             train_res=EXP["train_res"],
             ladder=exp_ladder(),
@@ -117,7 +117,7 @@ if EXP:
         wildcard_constraints:
             claim="|".join(EXP_CLAIMS) or "none",
         params:
-            exp=EXP,
+            exp=canonical(EXP),
             ladder=exp_eval_ladder,
             pde=exp_eval_pde,
             anti_tests=exp_anti_tests(),
@@ -145,7 +145,7 @@ if EXP:
             claim="|".join(exp_other_pde_claims()) or "none",
             epde="|".join(EXP_OTHER_PDES) or "none",
         params:
-            exp=EXP,
+            exp=canonical(EXP),
             ladder=exp_eval_ladder,
             pde=exp_eval_pde,
             anti_tests=exp_anti_tests(),
@@ -172,7 +172,7 @@ if EXP:
             csv="results/report/claims.csv",
             figures=claim_figures(),
         params:
-            exp=EXP,
+            exp=canonical(EXP),
             claims=EXP_CLAIMS,
             budgets=EXP_BUDGETS,
             ladder=exp_ladder(),

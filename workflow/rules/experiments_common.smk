@@ -2,7 +2,6 @@
 
 from opbench.experiments.plan import (
     ANTIDERIVATIVE,
-    all_cells,
     budget_recipe,
     budgets,
     cell_dir,
@@ -50,7 +49,7 @@ def exp_all_pde_sets():
 
 def exp_sets_params():
     """Per experiment PDE: what its evaluation sets are made from."""
-    return {p: {"cfg": pde_cfg(p), "ladder": exp_ladder(p)} for p in EXP_PDES}
+    return canonical({p: {"cfg": pde_cfg(p), "ladder": exp_ladder(p)} for p in EXP_PDES})
 
 
 def exp_anti_tests():
@@ -76,7 +75,7 @@ def exp_other_pde_claims():
 
 def exp_model_hyper(wildcards):
     """The experiment model's type and hyperparameters, without its training override."""
-    return {k: v for k, v in EXP["models"][wildcards.model].items() if k != "training"}
+    return canonical({k: v for k, v in EXP["models"][wildcards.model].items() if k != "training"})
 
 
 def exp_training_recipe(wildcards):
@@ -85,19 +84,19 @@ def exp_training_recipe(wildcards):
     them, as in the base pipeline), then the budget's multiple of its epochs."""
     recipe = {k: v for k, v in EXP["training"].items() if k != "seeds"}
     recipe.update(EXP["models"][wildcards.model].get("training", {}))
-    return {b: budget_recipe(recipe, b) for b in EXP_BUDGETS}
+    return canonical({b: budget_recipe(recipe, b) for b in EXP_BUDGETS})
 
 
 def exp_tuning_space(wildcards):
     """The model's declared search space (experiments.tuning.space.<model>; none: its own settings)."""
-    return (EXP.get("tuning") or {}).get("space", {}).get(wildcards.model, {})
+    return canonical((EXP.get("tuning") or {}).get("space", {}).get(wildcards.model, {}))
 
 
 def exp_tuning_recipe(wildcards):
     """The recipe a tuning trial starts from (the model's own, at 1x; its epochs are the tuning's)."""
     recipe = {k: v for k, v in EXP["training"].items() if k != "seeds"}
     recipe.update(EXP["models"][wildcards.model].get("training", {}))
-    return recipe
+    return canonical(recipe)
 
 
 def exp_train_inputs(wildcards):
@@ -170,7 +169,3 @@ def claims_inputs():
     if not EXP:
         return []
     return ["results/experiments/claims.json", *claim_figures()]
-
-
-def experiment_targets():
-    return claims_inputs()

@@ -11,7 +11,7 @@ rule physics_pinn:
     params:
         ladder=ladder_of,
         pde_cfg=pde_config,
-        settings=PHYSICS.get("pinn"),
+        settings=canonical(PHYSICS.get("pinn")),
         seed=config["seed"],
     threads: 1
     resources:
@@ -48,7 +48,7 @@ rule physics_hamiltonian_data:
     output:
         "results/data/hamiltonian/{system}_{split}.nc",
     params:
-        settings=PHYSICS.get("hnn"),
+        settings=canonical(PHYSICS.get("hnn")),
         seed=config["seed"],
     wildcard_constraints:
         system="[a-z][a-z_]*",
@@ -69,7 +69,7 @@ rule physics_hnn:
     output:
         "results/physics/hnn/{system}.csv",
     params:
-        settings=PHYSICS.get("hnn"),
+        settings=canonical(PHYSICS.get("hnn")),
         seed=config["seed"],
     wildcard_constraints:
         system="[a-z][a-z_]*",
@@ -93,7 +93,7 @@ rule physics_diffusion:
         stats="results/physics/diffusion/stats.csv",
         samples="results/physics/diffusion/samples.nc",
     params:
-        settings=PHYSICS.get("diffusion"),
+        settings=canonical(PHYSICS.get("diffusion")),
         seed=config["seed"],
     threads: 1
     resources:
@@ -116,7 +116,7 @@ rule physics_report:
         claims="results/report/physics_claims.csv",
         figures=report(physics_figures(), caption="../report/figure.rst", category="Physics"),
     params:
-        config=config,
+        config=canonical(config),
     log:
         "logs/physics_report/all.log",
     benchmark:

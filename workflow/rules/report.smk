@@ -56,8 +56,8 @@ rule report:
         ),
     params:
         runs=run_keys(),
-        config=config,
-        repro_budget=repro_budget() if REPRO else {},
+        config=canonical(config),
+        repro_budget=canonical(repro_budget()) if REPRO else {},
     log:
         "logs/report/all.log",
     benchmark:

@@ -263,8 +263,3 @@ def generate_dataset(*, pde_name: str, cfg: Mapping[str, Any], split: str, seed:
         "solve_seconds_per_sample": total_seconds / max(n_samples, 1), "checks": dict(checks),
         "chunk_placement": placement,
     }
-
-
-def ladder_outputs(pattern: str, resolutions: Sequence[int], **fields: Any) -> dict[int, str]:
-    """Map each resolution to its path from a ``{res}`` pattern."""
-    return {int(r): pattern.format(res=r, **fields) for r in resolutions}

@@ -5,14 +5,14 @@ For judging a generative model by physics statistics of its samples rather than 
   mean absolute difference of the two quantile functions (exact for equal sample sizes);
 - ``histogram_tv(a, b)``: total variation 1/2 sum |h_a - h_b| of histograms on common bins (0 to 1);
 - ``spectrum_log_error(a, b)``: mean over shells k = 1..n/2 of |log E_a(k) - log E_b(k)| of the
-  sample-mean energy spectra (``opbench.evaluation.physics.energy_spectrum``).
+  sample-mean energy spectra (``opbench.evaluation.spectra.energy_spectrum``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from opbench.evaluation.physics import energy_spectrum
+from opbench.evaluation.spectra import energy_spectrum
 
 
 def wasserstein1(a: np.ndarray, b: np.ndarray, levels: int = 4096) -> float:

@@ -17,7 +17,7 @@ from opbench.errors import OpbenchError
 from opbench.evaluation.bands import band_errors
 from opbench.evaluation.inference import predict
 from opbench.evaluation.metrics import rel_l2
-from opbench.evaluation.physics import energy_spectrum, enstrophy_rel_error, enstrophy_spectrum, per_step_rel_l2
+from opbench.evaluation.spectra import energy_spectrum, enstrophy_rel_error, enstrophy_spectrum, per_step_rel_l2
 from opbench.training.checkpoint import load_checkpoint
 from opbench.training.tasks import StaticTask, Task
 

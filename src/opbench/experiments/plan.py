@@ -20,7 +20,6 @@ from opbench.seeding import stream
 __all__ = [
     "ANTIDERIVATIVE",
     "Cell",
-    "all_cells",
     "budget_recipe",
     "budgets",
     "cell_dir",
@@ -81,10 +80,6 @@ def multiscale_runs(cfg: Mapping[str, Any]) -> list[tuple[str, str, int]]:
 
     c = cfg["experiments"]["claims"]["multiscale"]
     return [(p, m, s) for p in c["pdes"] for m in pde_models(cfg, p) for s in pde_seeds(cfg, p)]
-
-
-def all_cells(cfg: Mapping[str, Any]) -> list[Cell]:
-    return list(dict.fromkeys(cell for claim in enabled_claims(cfg) for cell in claim_cells(cfg, claim)))
 
 
 def budgets(cfg: Mapping[str, Any]) -> list[int]:

@@ -32,7 +32,6 @@ import numpy as np
 from scipy import stats as sstats
 
 OUTCOMES = ("holds", "does not hold", "equivalent", "inconclusive")
-VERDICTS = (*OUTCOMES, "not run")
 
 
 @dataclass(frozen=True)

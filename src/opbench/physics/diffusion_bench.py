@@ -18,7 +18,7 @@ import torch
 import xarray as xr
 
 from opbench.evaluation.distribution import histogram_tv, spectrum_log_error, wasserstein1
-from opbench.evaluation.physics import energy_spectrum
+from opbench.evaluation.spectra import energy_spectrum
 from opbench.physics.diffusion import EpsNet2D, Schedule, ancestral_sample, cosine_schedule, linear_schedule, train_ddpm
 from opbench.seeding import stream
 

@@ -26,11 +26,6 @@ from opbench.solvers.hamiltonian import generate, get_system
 MODELS = ("hnn", "mlp", "transformer")
 
 
-def save_step(system_name: str, settings: Mapping[str, Any]) -> float:
-    """Time between saved states: one period / points_per_period."""
-    return get_system(system_name).period / int(settings["points_per_period"])
-
-
 def hamiltonian_dataset(system_name: str, split: str, settings: Mapping[str, Any], seed: int) -> xr.Dataset:
     """Trajectories of one split as a Dataset: q, p, dqdt, dpdt (t, trajectory, coord), energy (t, trajectory)."""
     system = get_system(system_name)

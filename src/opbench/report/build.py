@@ -62,8 +62,40 @@ def _order(configured: Mapping[str, Any] | None, found: list[str]) -> list[str]:
     return list(dict.fromkeys([*(k for k in (configured or {}) if k in found), *found]))
 
 
-def _params(spec: Mapping[str, Any], skip: set[str]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in spec.items() if k not in skip) or "–"
+def _value(v: object) -> str:
+    """A config value as a reader sees it: 0.001 not 1.0e-3, lists comma-separated."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, list | tuple):
+        return ", ".join(_value(x) for x in v)
+    return str(v)
+
+
+def _flat(spec: Mapping[str, Any], skip: set[str], prefix: str = "") -> list[tuple[str, str]]:
+    """(dotted name, value) for every leaf of a config entry, nested mappings spelled ``grf.tau``."""
+    rows: list[tuple[str, str]] = []
+    for k, v in spec.items():
+        if k in skip:
+            continue
+        if isinstance(v, Mapping):
+            rows += _flat(v, set(), f"{prefix}{k}.")
+        else:
+            rows.append((f"{prefix}{k}", _value(v)))
+    return rows
+
+
+def _param_cards(entries: Mapping[str, Mapping[str, Any]], names: list[str], skip: set[str], summary: str) -> str:
+    """One small name/value table per entry, side by side (wrapping), captioned with its name; folded
+    under ``summary`` so the setup does not push the results down the page."""
+    cards = []
+    for name in names:
+        rows = _flat(entries.get(name) or {}, skip)
+        kv = pd.DataFrame(rows or [("–", "–")], columns=["parameter", "value"])
+        kind = (entries.get(name) or {}).get("type")
+        cards.append(h.table(kv, css_class="kv", caption=f"{name} ({kind})" if kind and kind != name else name))
+    return f'<details><summary>{h.esc(summary)}</summary><div class="cards">{"".join(cards)}</div></details>'
 
 
 def _setup_section(config: Mapping[str, Any], pdes: list[str], models: list[str]) -> str:
@@ -73,28 +105,21 @@ def _setup_section(config: Mapping[str, Any], pdes: list[str], models: list[str]
             {
                 "pde": p,
                 "type": (pde_cfg.get(p) or {}).get("type", "–"),
-                "training resolution": (pde_cfg.get(p) or {}).get("train_res", "–"),
-                "evaluation ladder": ", ".join(str(r) for r in (pde_cfg.get(p) or {}).get("ladder", [])),
-                "parameters": _params(pde_cfg.get(p) or {}, {"type", "train_res", "ladder"}),
+                "training resolution (grid points)": (pde_cfg.get(p) or {}).get("train_res", "–"),
+                "evaluation ladder (grid points)": _value((pde_cfg.get(p) or {}).get("ladder", [])),
             }
             for p in pdes
         ]
     )
-    model_rows = pd.DataFrame(
-        [
-            {
-                "model": m,
-                "type": (model_cfg.get(m) or {}).get("type", "–"),
-                "hyperparameters": _params(model_cfg.get(m) or {}, {"type"}),
-            }
-            for m in models
-        ]
-    )
     return (
         "<h2>Setup</h2><h3>PDEs</h3>"
-        + h.table(pde_rows, numeric=["training resolution"])
+        + h.table(pde_rows, numeric=["training resolution (grid points)"])
+        + "<p>Every PDE lives on the unit interval or square, so lengths, times (T, dt) and coefficients "
+        "are nondimensional; resolutions count grid points per axis.</p>"
+        + _param_cards(pde_cfg, pdes, {"type", "train_res", "ladder"}, "Parameters of each PDE (name and value)")
         + "<h3>Models</h3>"
-        + h.table(model_rows)
+        + _param_cards(model_cfg, models, {"type"},
+                       "Constructor arguments of each model (its type in brackets) and its own training settings")
     )
 
 

@@ -17,7 +17,7 @@ import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FixedLocator, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
 from opbench.report.verdicts import seed_mean
 
@@ -64,6 +64,45 @@ def _log2_axis(ax, ticks: Sequence[int]) -> None:
     ax.set_xticklabels([str(t) for t in sorted(ticks)])
 
 
+def data_ticks_x(ax, values: Sequence[float], base: float = 10) -> None:
+    """A log x axis ticked and labelled at ``values`` only (a ladder, sample counts): plain numbers,
+    no minor labels to collide with them."""
+    ticks = sorted({float(v) for v in values if float(v) > 0})
+    ax.set_xscale("log", base=base)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Tick values for a log axis from ``lo`` to ``hi``: decades, else 1-2-5, else 1..9 per decade,
+    the first of these that puts 3 to 8 ticks in the range (fewer only when nothing does)."""
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0 or hi <= lo:
+        return []
+    decades = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+    best: list[float] = []
+    for subs in ((1,), (1, 2, 5), tuple(range(1, 10))):
+        ticks = [float(f"{m}e{d}") for d in decades for m in subs if lo <= m * 10.0**d <= hi]
+        if 3 <= len(ticks) <= 8:
+            return ticks
+        if len(ticks) > len(best) and len(ticks) <= 8:
+            best = ticks
+    return best
+
+
+def readable_log_y(ax) -> None:
+    """Make ``ax``'s y axis logarithmic with a few plain-number labels (0.01, 0.02, 0.05) and
+    unlabelled minor ticks, so no two labels overprint; call after plotting."""
+    ax.set_yscale("log")
+    lo, hi = ax.get_ylim()
+    ticks = log_ticks(lo, hi)
+    if ticks:
+        ax.yaxis.set_major_locator(FixedLocator(ticks))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylim(lo, hi)
+
+
 def plot_error_vs_resolution(
     metrics: pd.DataFrame, pde: str, path: Path, models: Sequence[str] | None = None
 ) -> Path | None:
@@ -78,7 +117,7 @@ def plot_error_vs_resolution(
     found = list(pd.unique(agg["model"]))
     order = _ordered(found, models)
     colours = model_colours(_ordered(list(models or []) + found, None))
-    fig = Figure(figsize=(6.4, 4.2))
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.add_subplot()
     for model in order:
         g = agg[agg["model"] == model].sort_values("eval_res")
@@ -92,7 +131,7 @@ def plot_error_vs_resolution(
         at_train = g[g["eval_res"] == g["train_res"]]
         ax.plot(at_train["eval_res"], at_train["rel_l2"], "*", color=c, ms=15, mec="black", mew=0.8)
     _log2_axis(ax, pd.unique(agg["eval_res"]))
-    ax.set_yscale("log")
+    readable_log_y(ax)
     ax.set_xlabel("evaluation resolution (grid points per axis, log2 scale)")
     ax.set_ylabel("relative L2 error (test set)")
     ax.set_title(f"{pde}: error against resolution")

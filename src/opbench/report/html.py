@@ -29,6 +29,12 @@ th { background: #f0f0f0; text-align: left; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.train td { background: #fff8e1; }
 table.kv td:first-child { font-weight: 600; }
+/* name/value tables of parameters, side by side and wrapping */
+div.cards { display: flex; flex-wrap: wrap; gap: 0 1.2rem; align-items: flex-start; }
+div.cards table { margin: 0.3rem 0 0.8rem; font-size: 0.82rem; }
+details { margin: 0.4rem 0 1rem; }
+summary { cursor: pointer; color: #333; }
+caption { caption-side: top; text-align: left; font-weight: 600; padding: 0.2rem 0.6rem; }
 footer { margin-top: 3rem; font-size: 0.85rem; color: #555; border-top: 1px solid #ddd; }
 code { background: #f2f2f2; padding: 0 0.2rem; }
 """
@@ -45,10 +51,12 @@ def table(
     numeric: Sequence[str] = (),
     row_class: Callable[[pd.Series], str] | None = None,
     css_class: str = "",
+    caption: str = "",
 ) -> str:
     """An HTML table of ``df``: cells formatted by ``formats`` per column, then escaped.
 
-    Columns named in ``numeric`` are right-aligned; ``row_class`` may name a CSS class per row.
+    Columns named in ``numeric`` are right-aligned; ``row_class`` may name a CSS class per row;
+    ``caption`` (escaped) titles the table.
     """
     formats = formats or {}
     numeric_set = set(numeric)
@@ -65,7 +73,8 @@ def table(
         rc = row_class(row) if row_class else ""
         body.append(f'<tr class="{esc(rc)}">{cells}</tr>' if rc else f"<tr>{cells}</tr>")
     attr = f' class="{esc(css_class)}"' if css_class else ""
-    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return f"<table{attr}>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def figure(src: str, alt: str, caption: str) -> str:
