@@ -48,7 +48,7 @@ def test_budget_and_training_grid_are_printed_in_every_measured_cell() -> None:
     row = next(line for line in md.splitlines() if 'id="burgers-s1024"' in line)
     assert "(t=1024, 442 ep / 1000 samples)" in row and "0.513 (t=1024, 40 ep / 300 samples)" in row
     assert "| 0.016 |" in row and "| 0.1877 |" in row  # the published FNO and FCN of the paper
-    assert row.endswith("not reproduced: not the paper's budget |")
+    assert row.endswith("| 1.00 | 16.00 | not reproduced: not the paper's budget |")  # the ratios, then the status
     assert "- opbench FCN trained at s = 1024: 40 epochs on 300 samples in 60 s on cpu (commit abc1234)" in md
 
 
@@ -62,7 +62,7 @@ def test_the_page_section_links_each_row_and_escapes_its_text() -> None:
     cells = [_cell("opbench FNO", 1024), _cell("neuraloperator here", 1024)]
     html = section(cells, "../../docs/REPRODUCTION.md")
     assert '<a href="../../docs/REPRODUCTION.md#burgers-s1024">1024</a>' in html
-    assert '<tr class="reproduced">' in html and "reproduced at the paper&#x27;s budget" in html
+    assert '<tr class="reproduced">' in html and "<strong>reproduced at the paper&#x27;s budget</strong>" in html
 
 
 @pytest.mark.parametrize(("line", "message"), [

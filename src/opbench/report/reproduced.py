@@ -29,6 +29,9 @@ RECORD = Path(__file__).resolve().parents[3] / "docs" / "reproduced.csv"
 FIELDS = ["experiment", "s", "column", "value", "trained_at", "epochs", "n_train", "train_seconds", "device",
           "commit"]
 MEASURED = ["neuraloperator here", "opbench FNO", "opbench FCN"]
+# Beside the errors: opbench's FNO against the reference on the same data, and the published FNO against it
+# (far from 1 when the published number itself is not matched, whoever trains the model).
+RATIOS = ["opbench / reference", "published / opbench"]
 # Per experiment: the published setup its cells belong to, and the document's heading it links to.
 EXPERIMENTS = {
     "burgers": {"pde_type": "burgers", "params": {"nu": 0.1, "T": 1.0},
@@ -105,6 +108,9 @@ def rows(cells: Sequence[Cell], experiment: str) -> list[dict[str, object]]:
                                   "published FCN": _published(experiment, "published FCN", s)}
         row.update({col: at.get(col) for col in MEASURED})
         row["reproduced"] = bool(fno and ref and all(c.paper_budget and c.trained_at == s for c in (fno, ref)))
+        pub = row["published FNO"]
+        row["opbench / reference"] = fno.value / ref.value if fno and ref else None
+        row["published / opbench"] = pub / fno.value if fno and pub else None
         out.append(row)
     return out
 
@@ -118,9 +124,15 @@ def _cell_text(cell: object) -> str:
     return f"{cell:.4g}"
 
 
+def _ratio(value: object) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 LEGEND = ("t=N: the model was trained at s = N and evaluated at the row's s (the paper trains and tests at "
           "each s). A cell ran at the paper's budget ({epochs} epochs, {n_train} training samples) unless "
-          "it says its epochs and samples.").format(**PAPER_BUDGET)
+          "it says its epochs and samples. A row is reproduced at the paper's budget when opbench and the "
+          "reference both ran it there; 'published / opbench' far from 1 then means that neither matches the "
+          "published number on this data.").format(**PAPER_BUDGET)
 
 
 def _status(row: Mapping[str, object]) -> str:
@@ -145,13 +157,13 @@ def runs(cells: Sequence[Cell], experiment: str) -> list[str]:
 
 def markdown(cells: Sequence[Cell], experiment: str) -> str:
     """The document's table: its columns plus the row's status, each row carrying its link anchor."""
-    head = COLUMNS + ["status"]
+    head = COLUMNS + RATIOS + ["status"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows(cells, experiment):
         s = int(row["s"])  # type: ignore[call-overload]
         first = f'<a id="{row_anchor(experiment, s)}"></a>{s}'
-        lines.append("| " + " | ".join([first] + [_cell_text(row[c]) for c in COLUMNS[1:]] + [_status(row)])
-                     + " |")
+        cells_text = [_cell_text(row[c]) for c in COLUMNS[1:]] + [_ratio(row[c]) for c in RATIOS]
+        lines.append("| " + " | ".join([first] + cells_text + [_status(row)]) + " |")
     lines += ["", LEGEND, "", "Training runs:", ""] + [f"- {run}" for run in runs(cells, experiment)]
     return "\n".join(lines) + "\n"
 
@@ -160,7 +172,7 @@ def section(cells: Sequence[Cell], doc_href: str) -> str:
     """The page's section: every recorded table, each row linked to its row of docs/REPRODUCTION.md."""
     parts = [
         "<h2>Reproduced published results</h2>",
-        f"<p>Published errors ({h.esc(SOURCE)}) beside the same experiment run by opbench and by the reference "
+        f"<p>Published errors of {h.esc(SOURCE)} beside the same experiment run by opbench and by the reference "
         "implementation (neuraloperator) on the same generated data, from the record "
         f'<a href="{h.esc(doc_href)}">docs/REPRODUCTION.md</a> keeps (with commands, commits and machines). A row is '
         "marked reproduced at the paper's budget only when opbench and the reference both ran at the paper's "
@@ -172,14 +184,16 @@ def section(cells: Sequence[Cell], doc_href: str) -> str:
         if not table_rows:
             continue
         parts.append(f'<h3><a href="{h.esc(doc_href)}#{h.esc(spec["anchor"])}">{h.esc(spec["title"])}</a></h3>')
-        head = "".join(f"<th>{h.esc(c)}</th>" for c in COLUMNS + ["status"])
+        head = "".join(f"<th>{h.esc(c)}</th>" for c in COLUMNS + RATIOS + ["status"])
         body = []
         for row in table_rows:
             s = int(row["s"])  # type: ignore[call-overload]
             link = f'<a href="{h.esc(doc_href)}#{h.esc(row_anchor(experiment, s))}">{s}</a>'
-            tds = "".join(f'<td class="num">{h.esc(_cell_text(row[c]))}</td>' for c in COLUMNS[1:])
+            texts = [_cell_text(row[c]) for c in COLUMNS[1:]] + [_ratio(row[c]) for c in RATIOS]
+            tds = "".join(f'<td class="num">{h.esc(t)}</td>' for t in texts)
             cls = ' class="reproduced"' if row["reproduced"] else ""
-            body.append(f"<tr{cls}><td>{link}</td>{tds}<td>{h.esc(_status(row))}</td></tr>")
+            status = f"<strong>{h.esc(_status(row))}</strong>" if row["reproduced"] else h.esc(_status(row))
+            body.append(f"<tr{cls}><td>{link}</td>{tds}<td>{status}</td></tr>")
         parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
         parts.append(f"<p>{h.esc(LEGEND)}</p>" + h.bullet_list(runs(cells, experiment)))
     return "\n".join(parts)
