@@ -150,10 +150,18 @@ class PDE:
     output_long_name: str = "solution"
     time_dependent: bool = False
     extra: dict[str, Any] | None = None
-    params_type: type | None = None
-    solve_fn: SolveFn | None = None
+    params_type: type | None = None  # required: the frozen parameter dataclass
+    solve_fn: SolveFn | None = None  # required: solve(a, params)
     linear: bool = False
     residual_terms: tuple[tuple[str, str | None, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.params_type is None or self.solve_fn is None:
+            raise TypeError(f"PDE {self.name!r} must declare params_type and solve_fn (the solver contract)")
+        for term, _, sign in self.residual_terms:
+            if term not in ("u_ux", "u_xx") or sign not in (-1, 1):
+                raise ValueError(f"PDE {self.name!r}: residual term {term!r} (sign {sign}) is not one of "
+                                 "u_ux, u_xx with sign -1 or 1")
 
     @property
     def periodic(self) -> bool:
@@ -166,15 +174,13 @@ class PDE:
 
     def parameters(self, entry: Mapping[str, Any], where: str | None = None) -> Any:
         """The typed parameters of a config entry (``params`` and ``solver`` sub-dicts)."""
-        if self.params_type is None:
-            raise TypeError(f"PDE {self.name!r} declares no parameter dataclass")
+        assert self.params_type is not None  # checked in __post_init__
         return build_params(self.params_type, entry, where or self.name)
 
     def solve(self, a: np.ndarray, params: Any) -> np.ndarray:
         """The solution operator on given inputs ``a`` (B, *grid) with typed ``params``."""
-        if self.solve_fn is None:
-            raise TypeError(f"PDE {self.name!r} has no solve method")
-        if self.params_type is not None and not isinstance(params, self.params_type):
+        assert self.params_type is not None and self.solve_fn is not None  # checked in __post_init__
+        if not isinstance(params, self.params_type):
             raise TypeError(f"{self.name}.solve needs {self.params_type.__name__}, got {type(params).__name__}")
         return self.solve_fn(a, params)
 
