@@ -115,7 +115,11 @@ def test_a_pde_defined_in_the_test_runs_data_train_infer_and_claims(tmp_path: Pa
            "--configfile", str(configfile), "--cores", "1", *targets]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1500, env=env)
     assert proc.returncode == 0, proc.stderr[-4000:]
+    check_outputs(workdir)
 
+
+def check_outputs(workdir: Path) -> None:
+    """What the toy run must have written: exact data, metrics of both models, a claim verdict."""
     # data: the toy's exact solution at every rung (the coarse rung restricts the fine one)
     for split in ("train", "test"):
         with xr.open_dataset(workdir / f"results/data/toy/{split}_s32.nc") as fine, \
