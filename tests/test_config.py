@@ -97,8 +97,48 @@ def test_schema_types_match_registries() -> None:
     from opbench.models import model_names
 
     defs = load_schema()["$defs"]
-    assert sorted(defs["pde"]["properties"]["type"]["enum"]) == pde_types()
+    # PDE types are not listed in the schema (a registered PDE needs no schema edit): config checks them
+    assert "enum" not in defs["pde"]["properties"]["type"]
+    assert {"heat", "burgers", "darcy", "navier_stokes"} <= set(pde_types())
     assert sorted(defs["model"]["properties"]["type"]["enum"]) == sorted(model_names())
+
+
+def test_model_keys_are_the_constructor_signature(base: dict) -> None:
+    """A key the model's constructor lacks is refused in one line naming the model, the key and the
+    constructor's keyword arguments; the schema's per-model blocks no longer list allowed keys."""
+    from opbench.models.registry import model_options
+
+    assert model_options("mlp") == ["hidden", "layers"]
+    assert "d_model" in model_options("transformer") and "grid" not in model_options("transformer")
+    defs = load_schema()["$defs"]
+    assert all("additionalProperties" not in block["then"] for block in defs["model"]["allOf"])
+    model = next(m for m, v in base["models"].items() if v["type"] == "fno")
+    with pytest.raises(ConfigError) as err:
+        validate_config(_mutate(base, ["models", model, "modez"], 8))
+    message = str(err.value)
+    assert "\n" not in message
+    for fragment in ("unknown key 'modez'", f"models.{model}", "model type fno", "allowed keys", "modes", "width"):
+        assert fragment in message, (fragment, message)
+    with pytest.raises(ConfigError, match=f"unknown key 'grid' in models.{model}"):  # derived from the data
+        validate_config(_mutate(base, ["models", model, "grid"], [64]))
+
+
+def test_pde_params_are_typed_and_checked(base: dict) -> None:
+    """The PDE's parameter dataclass is the check of its ``params`` (the schema need not list them)."""
+    from opbench.solvers import get_pde
+    from opbench.solvers.burgers import BurgersParams
+
+    name = next(p for p, v in base["pdes"].items() if v["type"] == "burgers")
+    entry = validate_config(base)["pdes"][name]
+    params = get_pde("burgers").parameters(entry)
+    assert isinstance(params, BurgersParams) and params.nu == float(entry["params"]["nu"])
+    with pytest.raises(AttributeError):
+        params.nu = 1.0  # frozen
+    bad = {**entry, "params": {**entry["params"], "mu": 0.1}}
+    with pytest.raises(ValueError, match="unknown key 'mu'.*allowed keys: T, nu"):
+        get_pde("burgers").parameters(bad)
+    with pytest.raises(ValueError, match="missing key 'dt'"):
+        get_pde("burgers").parameters({**entry, "solver": {}})
 
 
 def test_config_hash_ignores_key_order(base: dict) -> None:

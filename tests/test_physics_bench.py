@@ -92,7 +92,8 @@ def test_tiny_hnn_benchmark_on_two_body_reports_every_model() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda p: p["pinn"].update(pdes=["darcy"]), "physics.pinn.pdes: 'darcy' is not a heat or burgers PDE"),
+        (lambda p: p["pinn"].update(pdes=["darcy"]),
+         "physics.pinn.pdes: 'darcy' is not a 1D periodic PDE with a PINN residual"),
         (lambda p: p["pinn"].update(operator="mlpx"), "physics.pinn.operator: 'mlpx' is not run on heat"),
         (lambda p: p["diffusion"].update(pde="heat"), "physics.diffusion.pde: 'heat' is not a 2D PDE"),
         (lambda p: p["diffusion"].update(res=48), "physics.diffusion.res: 48 is not on the ladder"),

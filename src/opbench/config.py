@@ -22,7 +22,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from opbench.config_input import check_values, clip
 from opbench.errors import OpbenchError
-from opbench.solvers import get_pde
+from opbench.solvers import ParamsError, get_pde, pde_types
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -121,6 +121,7 @@ def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any] | None 
     if err is not None:
         raise ConfigError(clip(format_error(err)))
     _DefaultingValidator(schema).validate(cfg)
+    _check_model_options(cfg)
     _check_semantics(cfg)
     _check_experiments(cfg)
     _check_reproduction(cfg)
@@ -143,6 +144,20 @@ def _model_fits(where: str, model: Mapping[str, Any], grid: int) -> None:
     if kind == "unet" and grid < 2 ** model["depth"]:
         raise ConfigError(f"{where}.depth: {model['depth']} halvings do not fit the training grid of {grid} points "
                           f"(allowed: 1 to {max(1, grid.bit_length() - 1)})")
+
+
+def _check_model_options(cfg: dict[str, Any]) -> None:
+    """Each model's keys are its constructor's keyword arguments (besides ``type`` and ``training``)."""
+    from opbench.models.registry import check_model_options  # imports torch: only once the schema passed
+
+    exp = cfg.get("experiments") or {}
+    for prefix, models in (("models", cfg["models"]), ("experiments.models", exp.get("models") or {})):
+        for mname, model in models.items():
+            options = {k: v for k, v in model.items() if k not in ("type", "training")}
+            try:
+                check_model_options(model["type"], options, f"{prefix}.{mname}")
+            except ValueError as err:
+                raise ConfigError(str(err)) from None
 
 
 def _check_models(cfg: dict[str, Any]) -> None:
@@ -208,6 +223,12 @@ def _check_semantics(cfg: dict[str, Any]) -> None:
             f"(allowed with {data.get('scheduler')!r}: local)"
         )
     for name, pde in cfg["pdes"].items():
+        if pde["type"] not in pde_types():
+            raise ConfigError(f"pdes.{name}.type: {pde['type']!r} is not allowed (allowed: {', '.join(pde_types())})")
+        try:
+            get_pde(pde["type"]).parameters(pde, where=f"pdes.{name}")
+        except ParamsError as err:
+            raise ConfigError(str(err)) from None
         grid = get_pde(pde["type"]).grid
         fine = pde["fine_res"]
         allowed = [r for r in range(2, fine + 1) if grid.can_restrict(fine, r)]
@@ -258,11 +279,14 @@ def _check_physics(cfg: dict[str, Any]) -> None:
     physics = cfg.get("physics") or {}
     pinn = physics.get("pinn")
     if pinn:
-        one_d = sorted(n for n, p in cfg["pdes"].items() if p["type"] in ("heat", "burgers"))
+        # the PINN fits a static 1D periodic map from the residual terms its PDE declares
+        one_d = sorted(n for n, p in cfg["pdes"].items()
+                       if get_pde(p["type"]).residual_terms and get_pde(p["type"]).static_1d_periodic)
         for name in pinn["pdes"]:
             if name not in one_d:
                 raise ConfigError(
-                    f"physics.pinn.pdes: {name!r} is not a heat or burgers PDE (allowed: {', '.join(one_d)})"
+                    f"physics.pinn.pdes: {name!r} is not a 1D periodic PDE with a PINN residual "
+                    f"(allowed: {', '.join(one_d)})"
                 )
             if pinn["operator"] not in pde_models(cfg, name):
                 raise ConfigError(
@@ -317,10 +341,12 @@ def pde_seeds(cfg: Mapping[str, Any], pde: str) -> list[int]:
 def _check_multiscale(cfg: dict[str, Any], claim: Mapping[str, Any]) -> None:
     """Claim 6 reads base-pipeline Navier-Stokes runs: its PDEs, models and seeds must exist."""
     pdes = claim.get("pdes") or []
-    ns = [p for p, v in cfg["pdes"].items() if v["type"] == "navier_stokes"]
+    # claim 6 compares vorticity spectra of rollouts: a time-dependent PDE on a 2D periodic grid
+    ns = [p for p, v in cfg["pdes"].items()
+          if (spec := get_pde(v["type"])).time_dependent and spec.periodic and spec.ndim == 2]
     if not pdes or any(p not in ns for p in pdes):
-        raise ConfigError(f"experiments.claims.multiscale.pdes: {pdes} must name navier_stokes entries of pdes "
-                          f"(allowed: {', '.join(ns) or 'none'})")
+        raise ConfigError(f"experiments.claims.multiscale.pdes: {pdes} must name 2D periodic time-dependent "
+                          f"entries of pdes (allowed: {', '.join(ns) or 'none'})")
     for p in pdes:
         models = pde_models(cfg, p)
         for field in ("contender", "reference"):
@@ -343,10 +369,11 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
         except ConfigError as err:
             raise ConfigError(f"experiments.also_pdes: {other!r} fails a check of the main PDE: {err}") from None
     pde = exp["pde"]
-    if pde not in cfg["pdes"] or cfg["pdes"][pde]["type"] not in ("heat", "burgers"):
-        allowed = [p for p, v in cfg["pdes"].items() if v["type"] in ("heat", "burgers")]
+    # the claim sets draw, restrict and resample inputs on a 1D periodic grid, one output per input
+    allowed = [p for p, v in cfg["pdes"].items() if get_pde(v["type"]).static_1d_periodic]
+    if pde not in allowed:
         raise ConfigError(
-            f"experiments.pde: {pde!r} is not a heat/burgers entry of pdes (allowed: {', '.join(allowed)})"
+            f"experiments.pde: {pde!r} is not a 1D periodic static-map entry of pdes (allowed: {', '.join(allowed)})"
         )
     spec = cfg["pdes"][pde]
     ladder = sorted(spec["ladder"])

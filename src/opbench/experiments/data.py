@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +21,24 @@ import xarray as xr
 
 from opbench.data.netcdf import coordinate, write_netcdf
 from opbench.seeding import sample_streams, stream
+from opbench.solvers import get_pde, pde_types_with
 from opbench.solvers.grf import periodic_grf
 
 FAMILIES = ("grf_smooth", "grf_rough", "steps", "sines")
-SUPPORTED_PDES = ("heat", "burgers")
 
 
-def solve_given(cfg: Mapping[str, Any], a: np.ndarray) -> np.ndarray:
-    """The PDE's solution operator applied to given inputs (B, n) on the periodic grid of n points."""
-    p = cfg["params"]
-    if cfg["type"] == "heat":
-        from opbench.solvers.heat import solve_heat
+def solver_of(cfg: Mapping[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    """The PDE's ``solve`` with the entry's parameters, for inputs (B, n) on the periodic grid of n points.
 
-        return solve_heat(a, float(p["alpha"]), float(p["T"]))
-    if cfg["type"] == "burgers":
-        from opbench.solvers.burgers import solve_burgers
-
-        s = cfg.get("solver", {})
-        return solve_burgers(a, float(p["nu"]), float(p["T"]), float(s["dt"]), dealias=bool(s.get("dealias", True)))
-    raise ValueError(f"experiments.pde: type {cfg['type']!r} is not supported (allowed: {', '.join(SUPPORTED_PDES)})")
+    The sets below draw inputs on a periodic 1D grid, restrict them by striding and compare one
+    static output per input, so the PDE must be ``static_1d_periodic``.
+    """
+    pde = get_pde(cfg["type"])
+    if not pde.static_1d_periodic:
+        raise ValueError(f"experiments.pde: type {cfg['type']!r} is not a static 1D periodic map "
+                         f"(allowed: {', '.join(pde_types_with('static_1d_periodic'))})")
+    params = pde.parameters(cfg)
+    return lambda a: pde.solve(a, params)
 
 
 def dataset(a: np.ndarray, u: np.ndarray, x: np.ndarray, attrs: Mapping[str, Any]) -> xr.Dataset:
@@ -88,12 +87,13 @@ def write_pde_sets(*, seed: int, pde: str, cfg: Mapping[str, Any], ladder: Seque
     """Write every evaluation set of the PDE experiments under ``out_dir``; return the paths."""
     out_dir, fine = Path(out_dir), int(cfg["fine_res"])
     written = []
+    solve = solver_of(cfg)
     a = test_inputs(seed, pde, cfg, n_test, fine)
-    u = solve_given(cfg, a)
+    u = solve(a)
     for r in ladder:
         k = fine // r
         a_r = a[:, ::k]
-        for truth, u_r in (("restricted", u[:, ::k]), ("fresh", solve_given(cfg, a_r))):
+        for truth, u_r in (("restricted", u[:, ::k]), ("fresh", solve(a_r))):
             path = out_dir / f"{truth}_s{r}.nc"
             write_netcdf(dataset(a_r, u_r, np.arange(r) / r, {"truth": truth, "resolution": r, "pde": pde}), path)
             written.append(path)
@@ -103,14 +103,14 @@ def write_pde_sets(*, seed: int, pde: str, cfg: Mapping[str, Any], ladder: Seque
         rngs = [stream(seed, "family", pde, name, i) for i in range(n_test)]
         fa = family_inputs(name, rngs, fine, cfg["grf"], rms)
         path = out_dir / f"family_{name}.nc"
-        write_netcdf(dataset(fa[:, ::k], solve_given(cfg, fa)[:, ::k], np.arange(train_res) / train_res,
+        write_netcdf(dataset(fa[:, ::k], solve(fa)[:, ::k], np.arange(train_res) / train_res,
                              {"family": name, "pde": pde}), path)
         written.append(path)
     for tau in [float(cfg["grf"]["tau"]), *taus]:
         rngs = [stream(seed, "tau", pde, str(tau), i) for i in range(n_test)]
         ta = periodic_grf(rngs, fine, **{**cfg["grf"], "tau": tau})
         path = out_dir / f"tau_{tau:g}.nc"
-        write_netcdf(dataset(ta[:, ::k], solve_given(cfg, ta)[:, ::k], np.arange(train_res) / train_res,
+        write_netcdf(dataset(ta[:, ::k], solve(ta)[:, ::k], np.arange(train_res) / train_res,
                              {"tau": tau, "pde": pde}), path)
         written.append(path)
     return written

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
 from torch import nn
 
 from opbench.models.deeponet import DeepONet
@@ -28,6 +32,27 @@ MODELS: dict[str, type[nn.Module]] = {
 def model_names() -> list[str]:
     """The registered model names, sorted."""
     return sorted(MODELS)
+
+
+# Constructor arguments the trainer derives from the data, never from the config.
+DATA_ARGUMENTS = ("in_channels", "out_channels", "grid", "periodic")
+
+
+def model_options(name: str) -> list[str]:
+    """The hyperparameters a config may give model type ``name``: its constructor's named arguments
+    other than the data-derived ones (the constructor's signature is the schema of its options)."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    params = inspect.signature(MODELS[name]).parameters.values()
+    return sorted(p.name for p in params if p.kind in kinds and p.name not in DATA_ARGUMENTS)
+
+
+def check_model_options(name: str, options: Mapping[str, Any], where: str) -> None:
+    """Refuse, in one line naming the model, the key and the allowed keys, options the constructor lacks."""
+    allowed = model_options(name)
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown key {', '.join(map(repr, unknown))} in {where} "
+                         f"(model type {name}; allowed keys: {', '.join(allowed)})")
 
 
 def build_model(name: str, **kwargs) -> nn.Module:

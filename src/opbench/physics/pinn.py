@@ -1,4 +1,4 @@
-"""Physics-informed neural network (PINN) for periodic 1D heat and viscous Burgers on [0, 1).
+"""Physics-informed neural network (PINN) for periodic 1D PDEs on [0, 1) (heat, viscous Burgers).
 
 A coordinate network u_theta(x, t) is trained per instance on the PDE residual at random
 collocation points plus the initial condition u(x, 0) = u0(x). Periodicity is built in: x enters
@@ -7,7 +7,8 @@ with every derivative, and the boundary loss is zero by construction (``boundary
 it; it is added for networks without built-in periodicity). The PINN is mesh-free: ``predict``
 evaluates it on any grid at any time.
 
-Residuals (autograd):  heat     u_t - alpha u_xx
+Residuals (autograd), from the terms each PDE declares (``PDE.residual_terms``):
+                       heat     u_t - alpha u_xx
                        burgers  u_t + u u_x - nu u_xx
 """
 
@@ -24,8 +25,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from opbench.seeding import stream
+from opbench.solvers import get_pde, pde_types
 
-PDES = ("heat", "burgers")
 CoordinateFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
@@ -54,13 +55,22 @@ class FourierPINN(nn.Module):
         return self.net(feats)[:, 0]
 
 
-def _check_pde(pde: str, params: Mapping[str, float]) -> float:
-    if pde not in PDES:
-        raise ValueError(f"pde must be one of {list(PDES)}, got {pde!r}")
-    key = "alpha" if pde == "heat" else "nu"
-    if key not in params:
-        raise ValueError(f"params of {pde} need {key!r}, got {sorted(params)}")
-    return float(params[key])
+def pinn_pdes() -> list[str]:
+    """PDE types a PINN can fit: static 1D periodic maps u(., 0) -> u(., T) that declare their residual."""
+    return [k for k in pde_types() if get_pde(k).residual_terms and get_pde(k).static_1d_periodic]
+
+
+def _check_pde(pde: str, params: Mapping[str, float]) -> list[tuple[str, float | None, int]]:
+    """The PDE's residual terms as (term, coefficient or None, sign), coefficients read from ``params``."""
+    allowed = pinn_pdes()
+    if pde not in allowed:
+        raise ValueError(f"pde must be one of {allowed}, got {pde!r}")
+    terms = []
+    for term, key, sign in get_pde(pde).residual_terms:
+        if key is not None and key not in params:
+            raise ValueError(f"params of {pde} need {key!r}, got {sorted(params)}")
+        terms.append((term, float(params[key]) if key is not None else None, sign))
+    return terms
 
 
 def _grad(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -71,15 +81,19 @@ def residual(
     model: CoordinateFn, x: torch.Tensor, t: torch.Tensor, pde: str, params: Mapping[str, float]
 ) -> torch.Tensor:
     """PDE residual of ``model`` at points (x, t), shape (N,); differentiable w.r.t. its parameters."""
-    coef = _check_pde(pde, params)
+    terms = _check_pde(pde, params)
     x = x.detach().clone().requires_grad_(True)
     t = t.detach().clone().requires_grad_(True)
     u = model(x, t)
     u_t, u_x = _grad(u, t), _grad(u, x)
     u_xx = _grad(u_x, x)
-    if pde == "heat":
-        return u_t - coef * u_xx
-    return u_t + u * u_x - coef * u_xx
+    r = u_t
+    for term, coef, sign in terms:
+        value = u * u_x if term == "u_ux" else u_xx
+        if coef is not None:
+            value = coef * value
+        r = r + value if sign > 0 else r - value
+    return r
 
 
 def boundary_loss(model: CoordinateFn, t: torch.Tensor) -> torch.Tensor:

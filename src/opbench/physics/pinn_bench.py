@@ -20,23 +20,11 @@ from tqdm.auto import tqdm
 
 from opbench.data.netcdf import read_pair
 from opbench.physics.pinn import fit_pinn, predict
-from opbench.solvers.burgers import solve_burgers
-from opbench.solvers.heat import solve_heat
+from opbench.solvers import get_pde
 
 
 def rel_l2(pred: np.ndarray, true: np.ndarray) -> float:
     return float(np.linalg.norm(pred - true) / max(np.linalg.norm(true), 1e-30))
-
-
-def solve_instance(pde_type: str, pde_cfg: Mapping[str, Any], a: np.ndarray) -> np.ndarray:
-    """The numerical solver of ``pde_type`` on one instance (1, n), with the PDE's configured settings."""
-    p = pde_cfg["params"]
-    if pde_type == "heat":
-        return solve_heat(a, float(p["alpha"]), float(p["T"]))
-    if pde_type == "burgers":
-        s = pde_cfg.get("solver", {})
-        return solve_burgers(a, float(p["nu"]), float(p["T"]), float(s["dt"]), dealias=bool(s.get("dealias", True)))
-    raise ValueError(f"pde type must be one of ['heat', 'burgers'], got {pde_type!r}")
 
 
 def pinn_vs_solver(
@@ -52,9 +40,10 @@ def pinn_vs_solver(
     then evaluated on every rung at time T, the solver's answer is restricted to every rung.
     """
     pde_type = pde_cfg["type"]
-    params = pde_cfg["params"]
-    T = float(params["T"])
-    coef = {"alpha": float(params["alpha"])} if pde_type == "heat" else {"nu": float(params["nu"])}
+    spec = get_pde(pde_type)
+    params = spec.parameters(pde_cfg)
+    T = float(params.T)  # a PDE with residual terms maps u(., 0) to u(., T)
+    coef = {key: float(getattr(params, key)) for _, key, _ in spec.residual_terms if key is not None}
     ladder = sorted(int(r) for r in test_files)
     data = {r: read_pair(test_files[r], expect_res=r)[:2] for r in ladder}
     finest = ladder[-1]
@@ -64,7 +53,7 @@ def pinn_vs_solver(
     for i in tqdm(range(n_inst), desc=f"pinn {pde}"):
         u0 = np.asarray(data[finest][0][i], dtype=np.float64)
         start = time.perf_counter()
-        sol = solve_instance(pde_type, pde_cfg, u0[None])[0]
+        sol = spec.solve(u0[None], params)[0]
         solver_s = time.perf_counter() - start
         fit = fit_pinn(u0, pde_type, coef, T, seed=seed, key=f"{pde}/{i}", **fit_kw)
         for r in ladder:

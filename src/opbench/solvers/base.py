@@ -6,12 +6,18 @@ finest grid; ``verify`` runs the module's self-check on a few samples and return
 in the NetCDF attributes, raising ``SolverCheckError`` when a check fails. Coarser resolutions are
 exact restrictions of the fine solution (``Grid.restrict``), so every resolution holds the same
 functions.
+
+``solve(a, params)`` is the one way to apply a PDE's solution operator to given inputs (the claim
+experiments and the PINN benchmark solve inputs of their own); ``params`` is the PDE's frozen
+parameter dataclass, built and checked from a config entry by ``PDE.parameters``. The capability
+flags (``linear``, ``time_dependent``, ``periodic``, ``residual_terms``) let the rest of the code ask
+what a PDE can do instead of listing PDE names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import MISSING, dataclass, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -73,6 +79,48 @@ class Grid:
 
 GenerateFn = Callable[[Sequence[np.random.Generator], int, dict[str, Any]], dict[str, np.ndarray]]
 VerifyFn = Callable[[Sequence[np.random.Generator], int, dict[str, Any]], dict[str, float | int | str]]
+SolveFn = Callable[[np.ndarray, Any], np.ndarray]
+_CASTS: dict[str, Callable[[Any], Any]] = {"float": float, "int": int, "bool": bool, "str": str}
+
+
+class ParamsError(OpbenchError, ValueError):
+    """A PDE's config entry does not describe valid parameters (one line naming the key)."""
+
+
+def build_params(cls: type, entry: Mapping[str, Any], where: str = "pde") -> Any:
+    """The frozen parameter dataclass ``cls`` from a config entry's ``params`` and ``solver`` dicts.
+
+    Each field reads the sub-dict named by its ``metadata["section"]`` (default ``params``) and is
+    cast to its annotated scalar type (``float``, ``int``, ``bool``, ``str``; ``float | None`` keeps
+    None). A missing field without default is refused; keys of ``params`` the class does not know
+    are refused too, so a typo never silently falls back to a default.
+    """
+    allowed = sorted(f.name for f in fields(cls) if f.metadata.get("section", "params") == "params")
+    unknown = sorted(set(entry.get("params") or {}) - set(allowed))
+    if unknown:
+        raise ParamsError(f"{where}.params: unknown key {', '.join(map(repr, unknown))} "
+                          f"(allowed keys: {', '.join(allowed) or 'none'})")
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        section = f.metadata.get("section", "params")
+        source = entry.get(section) or {}
+        if f.name not in source:
+            if f.default is MISSING:
+                raise ParamsError(f"{where}.{section}: missing key {f.name!r}")
+            continue
+        value = source[f.name]
+        kind = str(f.type).replace(" | None", "")
+        if value is None and "None" in str(f.type):
+            values[f.name] = None
+            continue
+        try:
+            values[f.name] = _CASTS[kind](value) if kind in _CASTS else value
+        except (TypeError, ValueError):
+            raise ParamsError(f"{where}.{section}.{f.name}: {value!r} is not a {kind}") from None
+    try:
+        return cls(**values)
+    except ValueError as err:
+        raise ParamsError(f"{where}: {err}") from None
 
 
 @dataclass(frozen=True)
@@ -83,6 +131,13 @@ class PDE:
     ``n`` points per axis (time-dependent outputs: ``u`` of shape ``(B, T, *grid)`` and a ``"t"``
     entry with the snapshot times). ``cfg`` is the PDE's config entry (``params``, ``grf``,
     ``solver`` sub-dicts). ``verify(rngs, n, cfg)`` returns the self-check's numbers.
+
+    Capabilities: ``linear`` (the map a -> u is linear), ``time_dependent`` (the output is a
+    trajectory of snapshots, learned as a rollout; otherwise one static map a -> u), ``periodic``
+    (the grid is periodic, so inputs on it may be drawn, shifted and resampled freely) and
+    ``residual_terms``: the 1D residual u_t + sum(sign * coefficient * term) as
+    ``(term, parameter or None, sign)`` over the terms ``u_ux`` (u u_x) and ``u_xx``, for the PINN
+    (empty: no PINN).
     """
 
     name: str
@@ -95,6 +150,39 @@ class PDE:
     output_long_name: str = "solution"
     time_dependent: bool = False
     extra: dict[str, Any] | None = None
+    params_type: type | None = None  # required: the frozen parameter dataclass
+    solve_fn: SolveFn | None = None  # required: solve(a, params)
+    linear: bool = False
+    residual_terms: tuple[tuple[str, str | None, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.params_type is None or self.solve_fn is None:
+            raise TypeError(f"PDE {self.name!r} must declare params_type and solve_fn (the solver contract)")
+        for term, _, sign in self.residual_terms:
+            if term not in ("u_ux", "u_xx") or sign not in (-1, 1):
+                raise ValueError(f"PDE {self.name!r}: residual term {term!r} (sign {sign}) is not one of "
+                                 "u_ux, u_xx with sign -1 or 1")
+
+    @property
+    def periodic(self) -> bool:
+        return self.grid.kind == "periodic"
+
+    @property
+    def static_1d_periodic(self) -> bool:
+        """A static map a -> u on the 1D periodic grid: what the claim experiments need."""
+        return self.ndim == 1 and self.periodic and not self.time_dependent
+
+    def parameters(self, entry: Mapping[str, Any], where: str | None = None) -> Any:
+        """The typed parameters of a config entry (``params`` and ``solver`` sub-dicts)."""
+        assert self.params_type is not None  # checked in __post_init__
+        return build_params(self.params_type, entry, where or self.name)
+
+    def solve(self, a: np.ndarray, params: Any) -> np.ndarray:
+        """The solution operator on given inputs ``a`` (B, *grid) with typed ``params``."""
+        assert self.params_type is not None and self.solve_fn is not None  # checked in __post_init__
+        if not isinstance(params, self.params_type):
+            raise TypeError(f"{self.name}.solve needs {self.params_type.__name__}, got {type(params).__name__}")
+        return self.solve_fn(a, params)
 
 
 def check_finite(u: np.ndarray, what: str, sample_ids: Sequence[int] | None = None) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -228,24 +228,40 @@ def solve_burgers(
     return u
 
 
+_SOLVER = {"section": "solver"}
+
+
+@dataclass(frozen=True)
+class BurgersParams:
+    """Viscosity ``nu`` and final time ``T`` (config ``params``); time step, dealiasing and the
+    stability limit (config ``solver``)."""
+
+    nu: float
+    T: float
+    dt: float = field(metadata=_SOLVER)
+    dealias: bool = field(default=True, metadata=_SOLVER)
+    cfl_limit: float = field(default=DEFAULT_CFL_LIMIT, metadata=_SOLVER)
+
+    def __post_init__(self) -> None:
+        if not (self.nu > 0 and self.T > 0 and self.dt > 0):
+            raise ValueError(f"burgers needs nu, T, dt > 0, got nu={self.nu}, T={self.T}, dt={self.dt}")
+
+
+def solve(a: np.ndarray, params: BurgersParams) -> np.ndarray:
+    """The contract's ``solve``: u(., T) of initial values (B, n)."""
+    return solve_burgers(a, params.nu, params.T, params.dt, dealias=params.dealias, cfl_limit=params.cfl_limit)
+
+
 def _solver_settings(cfg: dict[str, Any]) -> tuple[float, float, float, bool, float]:
-    p, s = cfg["params"], cfg.get("solver", {})
-    if "dt" not in s:
-        raise KeyError("burgers config needs solver.dt")
-    return (
-        float(p["nu"]),
-        float(p["T"]),
-        float(s["dt"]),
-        bool(s.get("dealias", True)),
-        float(s.get("cfl_limit", DEFAULT_CFL_LIMIT)),
-    )
+    p = PDE_SPEC.parameters(cfg)
+    return p.nu, p.T, p.dt, p.dealias, p.cfl_limit
 
 
 def generate(rngs: Sequence[np.random.Generator], n: int, cfg: dict[str, Any]) -> dict[str, np.ndarray]:
     """GRF initial values on ``n`` points and the Burgers solution at ``T``."""
-    nu, T, dt, dealias, cfl = _solver_settings(cfg)
+    p = PDE_SPEC.parameters(cfg)
     a = periodic_grf(rngs, n, **cfg["grf"])
-    u = solve_burgers(a, nu, T, dt, dealias=dealias, cfl_limit=cfl)
+    u = solve(a, p)
     check_finite(u, "burgers")
     return {"a": a, "u": u}
 
@@ -293,4 +309,7 @@ PDE_SPEC = PDE(
     "pseudo-spectral ETDRK4 with 2/3 dealiasing",
     input_long_name="initial velocity u(x, 0)",
     output_long_name="velocity u(x, T)",
+    params_type=BurgersParams,
+    solve_fn=solve,
+    residual_terms=(("u_ux", None, 1), ("u_xx", "nu", -1)),
 )

@@ -22,6 +22,7 @@ SciPy's default ``COLAMD`` and was 1.1 s against 1.5 s at 421^2 (see benchmarks/
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -135,18 +136,41 @@ def threshold(field: np.ndarray, a_high: float, a_low: float) -> np.ndarray:
 
 def coefficients(rngs: Sequence[np.random.Generator], n: int, cfg: dict[str, Any]) -> np.ndarray:
     """The thresholded Neumann-GRF coefficient fields (B, n, n) of the samples."""
-    params = _merged(cfg, "params", DEFAULT_PARAMS)
+    params = PDE_SPEC.parameters(cfg)
     grf = _merged(cfg, "grf", DEFAULT_GRF)
-    field = neumann_grf_2d(rngs, n, alpha=grf["alpha"], tau=grf["tau"], sigma=grf["sigma"])
-    return threshold(field, params["a_high"], params["a_low"])
+    values = neumann_grf_2d(rngs, n, alpha=grf["alpha"], tau=grf["tau"], sigma=grf["sigma"])
+    return threshold(values, params.a_high, params.a_low)
+
+
+_SOLVER = {"section": "solver"}
+
+
+@dataclass(frozen=True)
+class DarcyParams:
+    """Source ``f`` and the two coefficient values (config ``params``); face mean and SuperLU
+    ordering (config ``solver``)."""
+
+    f: float = DEFAULT_PARAMS["f"]
+    a_high: float = DEFAULT_PARAMS["a_high"]
+    a_low: float = DEFAULT_PARAMS["a_low"]
+    face_mean: str = field(default=DEFAULT_SOLVER["face_mean"], metadata=_SOLVER)
+    permc_spec: str = field(default=DEFAULT_SOLVER["permc_spec"], metadata=_SOLVER)
+
+    def __post_init__(self) -> None:
+        if not (self.a_high > 0 and self.a_low > 0):
+            raise ValueError(f"darcy needs a_high, a_low > 0, got {self.a_high}, {self.a_low}")
+
+
+def solve_given(a: np.ndarray, params: DarcyParams) -> np.ndarray:
+    """The contract's ``solve``: pressure (B, n, n) of coefficient fields (B, n, n)."""
+    return solve(a, params.f, params.face_mean, params.permc_spec)
 
 
 def generate(rngs: Sequence[np.random.Generator], n: int, cfg: dict[str, Any]) -> dict[str, np.ndarray]:
     """Coefficient ``a`` and solution ``u``, both (B, n, n) on the vertex grid."""
-    params = _merged(cfg, "params", DEFAULT_PARAMS)
-    solver = _merged(cfg, "solver", DEFAULT_SOLVER)
+    params = PDE_SPEC.parameters(cfg)
     a = coefficients(rngs, n, cfg)
-    u = solve(a, float(params["f"]), solver["face_mean"], solver["permc_spec"])
+    u = solve_given(a, params)
     check_finite(u, f"darcy n={n}")
     return {"a": a, "u": u}
 
@@ -201,9 +225,9 @@ def check_resolutions(n: int, cfg: dict[str, Any]) -> list[int]:
 
 def verify(rngs: Sequence[np.random.Generator], n: int, cfg: dict[str, Any]) -> dict[str, float | int | str]:
     """Manufactured-solution convergence on the data's grids, plus the residual of real samples."""
-    params = _merged(cfg, "params", DEFAULT_PARAMS)
+    params = PDE_SPEC.parameters(cfg)
     solver = _merged(cfg, "solver", DEFAULT_SOLVER)
-    face_mean, permc = solver["face_mean"], solver["permc_spec"]
+    face_mean, permc = params.face_mean, params.permc_spec
     ns = check_resolutions(n, cfg)
     errors = [manufactured_error(r, face_mean, permc) for r in ns]
     order = observed_order(ns, errors)
@@ -226,7 +250,7 @@ def verify(rngs: Sequence[np.random.Generator], n: int, cfg: dict[str, Any]) -> 
         )
     # residual of the real samples, through the stencil applied independently of the sparse matrix
     data = generate(rngs, n, cfg)
-    residual = _relative_residual(data["a"], data["u"], float(params["f"]), face_mean)
+    residual = _relative_residual(data["a"], data["u"], params.f, face_mean)
     worst = int(np.argmax(residual)) if residual.size else 0
     max_res = float(residual.max()) if residual.size else 0.0
     out.update(
@@ -268,4 +292,6 @@ PDE_SPEC = PDE(
     ),
     input_long_name="permeability coefficient a",
     output_long_name="pressure u",
+    params_type=DarcyParams,
+    solve_fn=solve_given,
 )

@@ -8,6 +8,7 @@ series at the grid points (no FFT), so a wrong FFT convention or normalisation i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,18 @@ from opbench.solvers.base import PDE, Grid, SolverCheckError, check_finite
 from opbench.solvers.grf import periodic_grf
 
 DEFAULT_CHECK_TOL = 1e-10
+
+
+@dataclass(frozen=True)
+class HeatParams:
+    """Diffusivity ``alpha`` and final time ``T`` (config ``params``)."""
+
+    alpha: float
+    T: float
+
+    def __post_init__(self) -> None:
+        if not (self.alpha > 0 and self.T > 0):
+            raise ValueError(f"heat needs alpha > 0 and T > 0, got alpha={self.alpha}, T={self.T}")
 
 
 def decay_factors(n: int, alpha: float, T: float) -> np.ndarray:
@@ -59,20 +72,25 @@ def heat_by_direct_sum(a: np.ndarray, alpha: float, T: float, chunk: int = 256) 
     return out
 
 
+def solve(a: np.ndarray, params: HeatParams) -> np.ndarray:
+    """The contract's ``solve``: the exact solution at ``T`` of inputs (B, n)."""
+    return solve_heat(a, params.alpha, params.T)
+
+
 def generate(rngs: Sequence[np.random.Generator], n: int, cfg: dict[str, Any]) -> dict[str, np.ndarray]:
     """GRF inputs on ``n`` points and their exact heat solution at ``T``."""
-    p = cfg["params"]
+    p = PDE_SPEC.parameters(cfg)
     a = periodic_grf(rngs, n, **cfg["grf"])
-    u = solve_heat(a, float(p["alpha"]), float(p["T"]))
+    u = solve(a, p)
     check_finite(u, "heat")
     return {"a": a, "u": u}
 
 
 def verify(rngs: Sequence[np.random.Generator], n: int, cfg: dict[str, Any]) -> dict[str, float | int | str]:
     """Compare the FFT solver against the direct trigonometric sum on the given samples."""
-    p = cfg["params"]
+    p = PDE_SPEC.parameters(cfg)
     tol = float(cfg.get("solver", {}).get("check_tol", DEFAULT_CHECK_TOL))
-    alpha, T = float(p["alpha"]), float(p["T"])
+    alpha, T = p.alpha, p.T
     a = periodic_grf(rngs, n, **cfg["grf"])
     u = solve_heat(a, alpha, T)
     ref = heat_by_direct_sum(a, alpha, T)
@@ -100,4 +118,8 @@ PDE_SPEC = PDE(
     description="1D periodic heat equation u_t = alpha u_xx, map u(., 0) -> u(., T), exact in Fourier space",
     input_long_name="initial temperature u(x, 0)",
     output_long_name="temperature u(x, T)",
+    params_type=HeatParams,
+    solve_fn=solve,
+    linear=True,
+    residual_terms=(("u_xx", "alpha", -1),),
 )

@@ -30,6 +30,7 @@ all in float64.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -196,13 +197,52 @@ def _steps(interval: float, dt: float, what: str) -> int:
     return k
 
 
-def _backend(solver: dict[str, Any]) -> Backend:
-    return Backend(
-        str(solver["backend"]),
-        str(solver["device"]),
-        int(solver["workers"]),
-        bool(solver["fft_per_sample"]),
+_SOLVER = {"section": "solver"}
+
+
+@dataclass(frozen=True)
+class NavierStokesParams:
+    """Viscosity, horizon, snapshot spacing and forcing (config ``params``); time step, array
+    backend and stability watch (config ``solver``). The self-check's tolerances stay in ``solver``."""
+
+    nu: float = DEFAULT_PARAMS["nu"]
+    T: float = DEFAULT_PARAMS["T"]
+    snapshot_dt: float = DEFAULT_PARAMS["snapshot_dt"]
+    forcing_amplitude: float = DEFAULT_PARAMS["forcing_amplitude"]
+    dt: float = field(default=DEFAULT_SOLVER["dt"], metadata=_SOLVER)
+    backend: str = field(default=DEFAULT_SOLVER["backend"], metadata=_SOLVER)
+    device: str = field(default=DEFAULT_SOLVER["device"], metadata=_SOLVER)
+    workers: int = field(default=DEFAULT_SOLVER["workers"], metadata=_SOLVER)
+    fft_per_sample: bool = field(default=DEFAULT_SOLVER["fft_per_sample"], metadata=_SOLVER)
+    cfl_limit: float = field(default=DEFAULT_SOLVER["cfl_limit"], metadata=_SOLVER)
+    check_every: int = field(default=DEFAULT_SOLVER["check_every"], metadata=_SOLVER)
+
+    def __post_init__(self) -> None:
+        if not (self.nu > 0 and self.T > 0 and self.snapshot_dt > 0 and self.dt > 0):
+            raise ValueError(f"navier_stokes needs nu, T, snapshot_dt, dt > 0, got nu={self.nu}, T={self.T}, "
+                             f"snapshot_dt={self.snapshot_dt}, dt={self.dt}")
+
+    def backend_of(self) -> Backend:
+        return Backend(self.backend, self.device, self.workers, self.fft_per_sample)
+
+
+def solve(a: np.ndarray, params: NavierStokesParams) -> np.ndarray:
+    """The contract's ``solve``: vorticity snapshots (B, T_snap, n, n) at ``snapshot_dt, 2 snapshot_dt, .., T``
+    from initial vorticities ``a`` (B, n, n)."""
+    per = _steps(params.snapshot_dt, params.dt, "snapshot_dt")
+    n_out = _steps(params.T, params.snapshot_dt, "T (in snapshots)")
+    u, _ = integrate(
+        a,
+        nu=params.nu,
+        dt=params.dt,
+        steps_per_out=per,
+        n_out=n_out,
+        forcing_amplitude=params.forcing_amplitude,
+        backend=params.backend_of(),
+        cfl_limit=params.cfl_limit,
+        check_every=params.check_every,
     )
+    return u
 
 
 def initial_vorticity(rngs: Sequence[np.random.Generator], n: int, cfg: dict[str, Any]) -> np.ndarray:
@@ -213,24 +253,12 @@ def initial_vorticity(rngs: Sequence[np.random.Generator], n: int, cfg: dict[str
 
 def generate(rngs: Sequence[np.random.Generator], n: int, cfg: dict[str, Any]) -> dict[str, np.ndarray]:
     """``a`` = w0 (B, n, n), ``u`` = vorticity snapshots (B, T_snap, n, n) at ``t`` (T_snap,)."""
-    p = _merged(cfg, "params", DEFAULT_PARAMS)
-    solver = _merged(cfg, "solver", DEFAULT_SOLVER)
-    dt = float(solver["dt"])
-    per = _steps(float(p["snapshot_dt"]), dt, "snapshot_dt")
-    n_out = _steps(float(p["T"]), float(p["snapshot_dt"]), "T (in snapshots)")
+    p = PDE_SPEC.parameters(cfg)
+    _steps(p.snapshot_dt, p.dt, "snapshot_dt")  # a bad spacing is refused before the draw
+    n_out = _steps(p.T, p.snapshot_dt, "T (in snapshots)")
     w0 = initial_vorticity(rngs, n, cfg)
-    u, _ = integrate(
-        w0,
-        nu=float(p["nu"]),
-        dt=dt,
-        steps_per_out=per,
-        n_out=n_out,
-        forcing_amplitude=float(p["forcing_amplitude"]),
-        backend=_backend(solver),
-        cfl_limit=float(solver["cfl_limit"]),
-        check_every=int(solver["check_every"]),
-    )
-    t = float(p["snapshot_dt"]) * np.arange(1, n_out + 1, dtype=np.float64)
+    u = solve(w0, p)
+    t = p.snapshot_dt * np.arange(1, n_out + 1, dtype=np.float64)
     return {"a": w0, "u": u, "t": t}
 
 
@@ -273,16 +301,15 @@ def verify(rngs: Sequence[np.random.Generator], n: int, cfg: dict[str, Any]) -> 
     The horizon is ``solver.check_T`` (default min(T, 200 dt)), not T, to keep it cheap; the
     refinement splits its difference into time (dt/2 on n) and space (2n vs n, both at dt/2).
     """
-    p = _merged(cfg, "params", DEFAULT_PARAMS)
+    p = PDE_SPEC.parameters(cfg)
     solver = _merged(cfg, "solver", DEFAULT_SOLVER)
-    nu, dt, amp = float(p["nu"]), float(solver["dt"]), float(p["forcing_amplitude"])
-    check_t = float(solver["check_T"]) if solver["check_T"] is not None else min(float(p["T"]), 200 * dt)
+    nu, dt, amp = p.nu, p.dt, p.forcing_amplitude
+    check_t = float(solver["check_T"]) if solver["check_T"] is not None else min(p.T, 200 * dt)
     steps = _steps(check_t, dt, "check_T")
-    be = _backend(solver)
     common = {
-        "backend": be,
-        "cfl_limit": float(solver["cfl_limit"]),
-        "check_every": int(solver["check_every"]),
+        "backend": p.backend_of(),
+        "cfl_limit": p.cfl_limit,
+        "check_every": p.check_every,
     }
 
     def run(w0: np.ndarray, step: float, k: int, a: float) -> np.ndarray:
@@ -356,4 +383,6 @@ PDE_SPEC = PDE(
     input_long_name="initial vorticity w0",
     output_long_name="vorticity w",
     time_dependent=True,
+    params_type=NavierStokesParams,
+    solve_fn=solve,
 )
