@@ -8,11 +8,6 @@ if command -v chromium >/dev/null 2>&1; then
     exit 0
 fi
 echo "install_chromium: missing; installing chromium with apt-get"
-apt=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600)
-if [ "$(id -u)" -ne 0 ]; then
-    apt=(sudo "${apt[@]}")
-fi
 start=$(date +%s)
-"${apt[@]}" update -qq
-"${apt[@]}" install -y -qq --no-install-recommends chromium >/dev/null
+"$(dirname "$0")/apt_install.sh" chromium
 echo "install_chromium: installed $(chromium --version 2>/dev/null | tail -n 1) in $(( $(date +%s) - start )) s"

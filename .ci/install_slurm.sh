@@ -20,14 +20,7 @@ if [ "${#missing[@]}" -eq 0 ]; then
 fi
 
 echo "install_slurm: missing ${missing[*]}; installing slurm-wlm and munge with apt-get"
-# Lock::Timeout: wait for another apt/dpkg (a parallel job, unattended upgrades) instead of
-# failing at once on its lock. `env` because sudo drops DEBIAN_FRONTEND.
-apt=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600)
-if [ "$(id -u)" -ne 0 ]; then
-    apt=(sudo "${apt[@]}")
-fi
 start=$(date +%s)
-"${apt[@]}" update -qq
-"${apt[@]}" install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
+"$(dirname "$0")/apt_install.sh" slurm-wlm munge
 echo "install_slurm: installed $(/usr/sbin/slurmd -V) and $(/usr/sbin/munged -V 2>&1 | head -n 1)" \
     "in $(( $(date +%s) - start )) s"
