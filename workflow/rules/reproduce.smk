@@ -76,9 +76,7 @@ if REPRO:
             pde_type=pde_cfg(REPRO["pde"])["type"],
             physics=pde_cfg(REPRO["pde"]).get("params", {}),
             ladder=sorted(pde_cfg(REPRO["pde"])["ladder"]),
-            epochs={m: training_recipe(SimpleNamespace(pde=REPRO["pde"], model=m))["epochs"]
-                    for m in repro_kinds()},
-            n_train=pde_cfg(REPRO["pde"])["samples"]["train"],
+            budget=repro_budget(),
             notes=repro_notes(),
         log:
             "logs/repro_table/all.log",

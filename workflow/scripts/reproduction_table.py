@@ -17,6 +17,6 @@ metrics = metrics[metrics["model"].isin(list(p.kinds))]
 table = reproduction_table(metrics, p.kinds, p.pde_type, p.physics, p.ladder)
 atomic_write_text(sm.output.csv, table.to_csv(index=False, float_format="%.6g"))
 # The smallest budget of any model decides whether the table may be called a reproduction.
-budget = budget_line(min(p.epochs.values()), int(p.n_train))
+budget = budget_line(int(p.budget["epochs"]), int(p.budget["n_train"]))
 atomic_write_text(sm.output.md, markdown(table, transfer_table(metrics), budget, p.notes))
 print(table.to_string(), file=sys.stderr)
