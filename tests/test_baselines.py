@@ -1,6 +1,7 @@
 """Oracle baselines of the claims: the least-squares map and the low-pass prediction."""
 
 import numpy as np
+import pytest
 
 from opbench.experiments.baselines import LinearMap, lowpass
 
@@ -125,3 +126,27 @@ def test_claim3_figure_draws_a_baseline_equal_at_every_seed(tmp_path):
     rows = [{"model": m, "seed": s, "train_res": 16, "n_train": 8, "eval_res": r, "rel_l2": v}
             for m in ("fno", "linear_lstsq") for s in range(3) for r in (16, 32)]
     assert finite_vectors(pd.DataFrame(rows), 16, tmp_path / "fv.png").is_file()
+
+
+def test_claim3_retrained_contender_is_compared_at_its_own_resolutions():
+    """``mlp@retrained`` was scored at 8 and 16 only: the FNO's error at 32 (here 100x worse) must not
+    enter the comparison, which is log(0.02 / 0.01) per seed."""
+    import pandas as pd
+
+    from opbench.experiments.claims import finite_vectors
+
+    rows = []
+    for seed in range(4):
+        j = 1 + 0.01 * seed
+        for r, e in ((8, 0.01), (16, 0.01), (32, 1.0)):
+            rows.append({"model": "fno", "seed": seed, "train_res": 8, "n_train": 40, "eval_res": r, "rel_l2": e * j})
+            rows.append({"model": "mlp", "seed": seed, "train_res": 8, "n_train": 40, "eval_res": r, "rel_l2": 0.5})
+        for r in (8, 16):
+            rows.append({"model": "mlp@retrained", "seed": seed, "train_res": r, "n_train": 40, "eval_res": r,
+                         "rel_l2": 0.02 * j})
+    res = finite_vectors(pd.DataFrame(rows), "mlp@retrained", "fno", 40)
+    assert res.values == pytest.approx([np.log(2.0)] * 4)
+    assert "its resolutions" in res.effect
+    # the MLP trained once is compared over the whole ladder, 32 included
+    plain = finite_vectors(pd.DataFrame(rows), "mlp", "fno", 40)
+    assert plain.values[0] == pytest.approx(np.log(0.5) - np.log((0.01 + 0.01 + 1.0) / 3))

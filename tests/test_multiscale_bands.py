@@ -5,6 +5,7 @@ import pandas as pd
 
 from opbench.evaluation.bands import band_errors
 from opbench.evaluation.spectra import enstrophy_spectrum
+from opbench.experiments import claims as C
 from opbench.experiments.multiscale import own_band_table
 
 
@@ -49,3 +50,23 @@ def test_own_band_error_is_relative_to_the_truths_content_in_that_band_and_oracl
     # spectrum ratio: exact in the low band, and the noise's energy adds to the high band's
     assert np.isclose(own.loc[("model", "low"), "spectrum_ratio"], 1.0)
     assert own.loc[("model", "high"), "spectrum_ratio"] > 1.0
+
+
+def test_claim6_effect_caps_each_own_band_error_at_the_zero_prediction():
+    """Two models whose high band is noise (own error > 1) tie; one with skill there (own error 0.5)
+    beats a no-skill one by log 2, though the raw error ratio says 10x."""
+    from opbench.experiments.multiscale import band_log_ratio, own_band_log_ratio
+
+    rng, n = np.random.default_rng(1), 64
+    truth = _field(n, {3: 1.0, 10: 0.1, 20: 1e-3}, rng)
+    high_truth = truth - _field(n, {3: 1.0, 10: 0.1}, np.random.default_rng(1))
+    seams = _field(n, {20: 1e-3}, np.random.default_rng(2))  # the truth's own high-band size
+    m = pd.DataFrame(_tables(truth, truth + 100 * seams, "transformer", n)
+                     + _tables(truth, truth + 10 * seams, "fno", n)
+                     + _tables(truth, truth - 0.5 * high_truth, "skilled", n))
+    assert own_band_log_ratio(m, "transformer", "fno") == {0: 0.0}  # both without skill: a tie
+    assert band_log_ratio(m, "transformer", "fno")[0] > 2.0  # the raw ratio says 10x
+    assert np.isclose(own_band_log_ratio(m, "transformer", "skilled")[0], np.log(2.0), rtol=1e-6)
+    assert np.isclose(own_band_log_ratio(m, "skilled", "transformer")[0], -np.log(2.0), rtol=1e-6)
+    r = C.multiscale(m, "transformer", "fno")
+    assert r.interval.mean == 0.0 and "capped at the zero prediction" in r.effect

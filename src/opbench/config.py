@@ -408,10 +408,12 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
                                       f"(allowed: {', '.join(exp['models'])})")
         if name == "multiscale" and claim.get("enabled"):
             _check_multiscale(cfg, claim)
+        # a model retrained at each resolution (claim 3's `retrained`) is named `<model>@retrained`
+        compared = [*claim.get("models", []), *(f"{m}@retrained" for m in claim.get("retrained", []))]
         for field in ("contender", "reference"):
-            if claim.get("enabled") and name != "multiscale" and claim.get(field) not in claim.get("models", []):
+            if claim.get("enabled") and name != "multiscale" and claim.get(field) not in compared:
                 raise ConfigError(f"experiments.claims.{name}.{field}: {claim.get(field)!r} must be one of its "
-                                  f"models (allowed: {', '.join(claim.get('models', []))})")
+                                  f"models (allowed: {', '.join(compared)})")
         for v in claim.get("variants", []) if claim.get("enabled") else []:
             if v not in claim.get("models", []):
                 raise ConfigError(f"experiments.claims.{name}.variants: {v!r} must be one of its models, which are "

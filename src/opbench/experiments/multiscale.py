@@ -9,8 +9,11 @@ at the training resolution:
 - ``spectra.csv``: the radial energy spectrum of truth and prediction at the last rolled-out step.
 
 Effect (direction +1, a positive value means the contender is worse at high wavenumbers): per seed,
-the mean over the viscosities of ``log(high-band error of the contender / that of the reference)``,
-runs paired by seed index; then its mean and 95% t-interval over seeds.
+the mean over the viscosities of ``log(own high-band error of the contender / that of the
+reference)``, runs paired by seed index; then its mean and 95% t-interval over seeds. The own-band
+error is the band's error over the truth's own content there, capped at 1 (a zero prediction), so a
+model whose high band is noise scores no worse than one that predicts nothing there. Runs without
+enstrophy spectra fall back to the raw high-band error ratio, and the effect's text says so.
 """
 
 from __future__ import annotations
@@ -92,6 +95,29 @@ def own_band_table(m: pd.DataFrame) -> pd.DataFrame:
                 rows.append({"nu": nu, "model": "lowpass", "seed": int(seed), "band": band,
                              "own_rel_l2": 0.0 if low else 1.0, "spectrum_ratio": 1.0 if low else 0.0})
     return pd.DataFrame(rows)
+
+
+def own_band_log_ratio(m: pd.DataFrame, contender: str, reference: str, band: str = "high",
+                       cap: float = 1.0) -> dict[int, float]:
+    """Per seed: mean over viscosities of log(own-band error of the contender / that of the reference),
+    each capped at ``cap`` (1: what a zero prediction scores in the band, ``own_band_table``).
+
+    The cap is the oracle: a model worse than predicting zero in a band has no skill there, and two
+    such models tie (log 1 / 1 = 0) instead of a ratio of the noise they add. Seeds are paired as in
+    ``band_log_ratio``; empty when the runs have no enstrophy spectra."""
+    own = own_band_table(m)
+    if own.empty:
+        return {}
+    own = own[own["band"] == band]
+    err = own.groupby(["model", "nu", "seed"])["own_rel_l2"].mean().clip(lower=1e-12, upper=cap)
+    nus = sorted(own["nu"].unique())
+    out = {}
+    seeds = sorted(set(own.loc[own["model"] == contender, "seed"]) & set(own.loc[own["model"] == reference, "seed"]))
+    for s in seeds:
+        logs = [np.log(err.get((contender, nu, s), np.nan) / err.get((reference, nu, s), np.nan)) for nu in nus]
+        if logs and np.all(np.isfinite(logs)):
+            out[int(s)] = float(np.mean(logs))
+    return out
 
 
 def band_log_ratio(m: pd.DataFrame, contender: str, reference: str, band: str = "high") -> dict[int, float]:
