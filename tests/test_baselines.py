@@ -150,3 +150,10 @@ def test_claim3_retrained_contender_is_compared_at_its_own_resolutions():
     # the MLP trained once is compared over the whole ladder, 32 included
     plain = finite_vectors(pd.DataFrame(rows), "mlp", "fno", 40)
     assert plain.values[0] == pytest.approx(np.log(0.5) - np.log((0.01 + 0.01 + 1.0) / 3))
+    # each compared model's own error beside the effect, and in the table's cell with its cost
+    from opbench.experiments.claims import cost_text
+
+    assert res.errors["mlp@retrained"] == pytest.approx(0.02 * np.mean(1 + 0.01 * np.arange(4)))
+    assert res.errors["fno"] == pytest.approx((0.01 + 0.01 + 1.0) / 3 * np.mean(1 + 0.01 * np.arange(4)))
+    cell = cost_text({"mlp": {"n_params": 1234, "train_seconds": 2.0}}, ["mlp@retrained", "fno"], res.errors)
+    assert cell == "mlp@retrained: error 0.0203, 1,234 params, 2 s; fno: error 0.345"

@@ -285,7 +285,8 @@ def test_claims_table_has_a_verdict_for_every_claim(smoke_run: Path, cfg: dict) 
         assert str(by_key.loc[key, "other_pdes"]).startswith("burgers: ")
         assert (smoke_run / f"results/experiments/{key}/burgers/measurements_x2.csv").is_file()
     assert "<th>other PDEs</th>" in html and "<th>at each budget</th>" in html and "Reduced protocol" in html
-    assert "<th>params, train time</th>" in html and " params, " in str(by_key.loc["discretization", "cost"])
+    cost = str(by_key.loc["discretization", "cost"])
+    assert "<th>error, params, train time</th>" in html and " params, " in cost and "transformer: error " in cost
     # equal tuning: every experiment model tuned with the same number of trials (fewer only when its
     # declared space is smaller), and the chosen setting is the one of lowest validation error
     from opbench.experiments.tuning import grid

@@ -38,7 +38,7 @@ for r in results:
     if r.key in p.runs.get(top, {}):
         c = p.exp["claims"][r.key]
         r.cost = cost_text(run_costs(p.runs[top][r.key]), [c["contender"], c["reference"]]
-                           + ([r.variant.contender] if r.variant else []))
+                           + ([r.variant.contender] if r.variant else []), r.errors)
 claims = [r.row() | {"details": [[label, iv.mean, iv.low, iv.high, iv.n] for label, iv in r.details],
                      "budgets": r.budgets, "figure": f"figures/claims/{r.key}.png" if r.key in figures else None}
           for r in results]

@@ -61,6 +61,8 @@ class ClaimResult:
     variant_robustness: str = ""
     other_pdes: list[dict] = field(default_factory=list)  # the same claim on experiments.also_pdes
     cost: str = ""  # parameter count and training time of the models compared (``cost_text``)
+    errors: dict[str, float] = field(default_factory=dict)  # each model's own error, mean over seeds
+    error_measure: str = ""  # what ``errors`` holds (e.g. relative L2 at the training resolution)
 
     def row(self) -> dict:
         iv, v = self.interval, self.variant
@@ -74,16 +76,32 @@ class ClaimResult:
                 "variant_verdict": v.verdict if v else "", "variant_p_holm": v.p_holm if v else nan,
                 "robustness": self.robustness, "variant_robustness": self.variant_robustness,
                 "budget_verdicts": "; ".join(f"{b['budget']}: {b['verdict']}" for b in self.budgets),
-                "cost": self.cost,
+                "cost": self.cost, "error_measure": self.error_measure,
+                "errors": "; ".join(f"{k}: {v:.3g}" for k, v in self.errors.items()),
                 "other_pdes": "; ".join(f"{o['pde']}: {o['verdict']} ({o['robustness']}), mean {o['mean']:.3g}"
                                         + (f", best variant {o['variant_verdict']}" if o["variant_verdict"] else "")
                                         for o in self.other_pdes)}
 
 
-def cost_text(costs: Mapping[str, Mapping[str, float]], models: list[str]) -> str:
-    """'model: N params, T s' for each of ``models`` with a known cost (``convergence.run_costs``)."""
-    return "; ".join(f"{m}: {costs[m]['n_params']:,.0f} params, {costs[m]['train_seconds']:.3g} s"
-                     for m in dict.fromkeys(models) if m in costs)
+def cost_text(costs: Mapping[str, Mapping[str, float]], models: list[str],
+              errors: Mapping[str, float] | None = None) -> str:
+    """'model: error E, N params, T s' for each of ``models`` with a known error or cost
+    (``ClaimResult.errors``, ``convergence.run_costs``): the claim's models side by side in absolute terms."""
+    parts = []
+    for m in dict.fromkeys(models):
+        bits = [f"error {errors[m]:.3g}"] if errors and m in errors and np.isfinite(errors[m]) else []
+        base = m.split("@")[0]  # a retrained model's cost is that of its runs
+        if base in costs:
+            bits += [f"{costs[base]['n_params']:,.0f} params", f"{costs[base]['train_seconds']:.3g} s"]
+        if bits:
+            parts.append(f"{m}: {', '.join(bits)}")
+    return "; ".join(parts)
+
+
+def _mean_errors(frame: pd.DataFrame, value: str = "rel_l2") -> dict[str, float]:
+    """Each model's error in ``frame``: the mean over seeds of its per-seed mean."""
+    return {str(model): float(np.mean(list(_per_seed(g, value).values())))
+            for model, g in frame.groupby("model", sort=False)}
 
 
 def _per_seed(frame: pd.DataFrame, value: str = "rel_l2") -> dict[int, float]:
@@ -105,6 +123,11 @@ def claim_result(number: int, key: str, title: str, experiment: str, effect: str
 
 
 _result = claim_result
+
+
+def _with_errors(r: ClaimResult, errors: dict[str, float], measure: str) -> ClaimResult:
+    r.errors, r.error_measure = errors, measure
+    return r
 
 
 def top_res(train_res: int, ladder) -> int:
@@ -129,10 +152,12 @@ def discretization(m: pd.DataFrame, contender: str, reference: str, train_res: i
         details.append((f"{model}: self-consistency, prediction at {hi} restricted to {train_res} against the "
                         f"prediction at {train_res} (relative)", mean_interval(list(_per_seed(gm).values()))))
     diffs = paired_differences(ratios.get(contender, {}), ratios.get(reference, {}))
-    return _result(1, "discretization", "A standard Transformer is not discretization-invariant; a neural operator is",
+    own = _mean_errors(base[base["eval_res"] == train_res])
+    r = _result(1, "discretization", "A standard Transformer is not discretization-invariant; a neural operator is",
                    f"train at {train_res}, evaluate on the ladder (restricted and fresh-solve truth) and the "
                    f"train x eval resolution matrix",
                    f"log error ratio {hi}/{train_res} of {contender} minus that of {reference}", diffs, details)
+    return _with_errors(r, own, f"relative L2 at the training resolution {train_res}")
 
 
 def finite_vectors(m: pd.DataFrame, contender: str, reference: str, n_full: int) -> ClaimResult:
@@ -157,13 +182,14 @@ def finite_vectors(m: pd.DataFrame, contender: str, reference: str, n_full: int)
             "model", sort=False):
         for r, gr in gm.groupby("eval_res"):
             details.append((f"{model}: relative L2 at {r}", mean_interval(list(_per_seed(gr).values()))))
-    return _result(3, "finite_vectors", "Models of finite vectors fall short of models of functions",
+    r = _result(3, "finite_vectors", "Models of finite vectors fall short of models of functions",
                    "MLP and DeepONet against the FNO across the ladder, with a learning curve over n_train; "
                    "beside them a dense network retrained at each resolution (FNO paper) and the least-squares "
                    "linear map on the vectors",
                    f"log(err {contender} / err {reference}), mean over "
                    + ("its resolutions" if contender.endswith("@retrained") else "the ladder") + f", n_train={n_full}",
                    diffs, details)
+    return _with_errors(r, _mean_errors(g), "relative L2, mean over the resolutions each model was scored at")
 
 
 def scale(m: pd.DataFrame, contender: str, reference: str, base_tau: float,
@@ -195,10 +221,13 @@ def scale(m: pd.DataFrame, contender: str, reference: str, base_tau: float,
         details += [(f"{model}: {what}", mean_interval(list(v.values()))) for model, v in per.items()]
     per, what = effects[primary]
     diffs = paired_differences(per.get(contender, {}), per.get(reference, {}))
-    return _result(4, "scale", "A standard Transformer does not generalise across scales; an operator does",
+    tau = m[m["kind"] == "tau"]
+    own = _mean_errors(tau[tau["param"] == base_tau], "value")
+    r = _result(4, "scale", "A standard Transformer does not generalise across scales; an operator does",
                    "train at one GRF length scale (tau), test at others (length-scale generalisation); apart from "
                    "it, amplitude homogeneity ||M(lambda a) - lambda M(a)|| / ||lambda M(a)|| on heat (linear)",
                    f"{primary.replace('_', ' ')}: {what}, {contender} minus {reference}", diffs, details)
+    return _with_errors(r, own, f"relative L2 on the training length scale tau={base_tau:g}")
 
 
 SCALE_EFFECTS = ("length_scale", "amplitude")
@@ -224,11 +253,13 @@ def input_families(m: pd.DataFrame, contender: str, reference: str) -> ClaimResu
         for fam, gf in gm.groupby("family", sort=False):
             details.append((f"{model}: {value} on {fam}", mean_interval(list(_per_seed(gf, value).values()))))
     diffs = paired_differences(per.get(contender, {}), per.get(reference, {}))
-    return _result(5, "input_families", "A standard Transformer generalises worse to other input families",
+    r = _result(5, "input_families", "A standard Transformer generalises worse to other input families",
                    "train on GRF inputs, test on smoother/rougher GRFs, steps and sines (solver truth); errors "
                    "are absolute, over the inputs' common RMS" if value == "abs_err" else
                    "train on GRF inputs, test on smoother/rougher GRFs, steps and sines (solver truth)",
                    f"mean log({value} family / {value} GRF), {contender} minus {reference}", diffs, details)
+    what = "RMS error over the inputs' RMS" if value == "abs_err" else "relative L2"
+    return _with_errors(r, _mean_errors(m[m["family"] == "grf"], value), f"{what} on the training (GRF) inputs")
 
 
 def quadrature(m: pd.DataFrame, contender: str, reference: str, train_res: int) -> ClaimResult:
@@ -237,6 +268,8 @@ def quadrature(m: pd.DataFrame, contender: str, reference: str, train_res: int) 
     integral is >= 10x the models' errors, checked in the details). With trapezoid targets: the old
     log(err Chebyshev / err training grid) difference."""
     train_set = f"uniform_s{train_res}"
+    own = _mean_errors(m[m["points"] == train_set])
+    own_what = f"relative L2 against the exact integral on the training grid ({train_res} uniform points)"
     if "rule_fraction" in m.columns and m["rule_fraction"].notna().any():
         per, details = {}, []
         for model, gm in m.groupby("model", sort=False):
@@ -252,13 +285,14 @@ def quadrature(m: pd.DataFrame, contender: str, reference: str, train_res: int) 
             details.append((f"{model}: rule gap / model error against its targets on the training grid "
                             f"(>= 10 makes the fraction meaningful)", mean_interval(list(ratio.values()))))
         diffs = paired_differences(per.get(contender, {}), per.get(reference, {}))
-        return _result(2, "quadrature",
+        r = _result(2, "quadrature",
                        "A standard Transformer learns the quadrature rule of its grid, not the integral",
                        f"antiderivative: targets from a coarse left Riemann rule on {train_res} uniform points; "
                        "the fraction of the rule's error each model reproduces on other grids, Chebyshev and "
                        "random points (1: the rule, 0: the exact integral)",
                        f"fraction of the rule's error reproduced on Chebyshev points, {contender} minus "
                        f"{reference}", diffs, details)
+        return _with_errors(r, own, own_what)
     per, details = {}, []
     for model, gm in m.groupby("model", sort=False):
         base = _per_seed(gm[gm["points"] == train_set])
@@ -268,10 +302,11 @@ def quadrature(m: pd.DataFrame, contender: str, reference: str, train_res: int) 
                 per[model] = r
             details.append((f"{model}: log(err {pts} / err training grid)", mean_interval(list(r.values()))))
     diffs = paired_differences(per.get(contender, {}), per.get(reference, {}))
-    return _result(2, "quadrature", "A standard Transformer learns the quadrature rule of its grid, not the integral",
+    r = _result(2, "quadrature", "A standard Transformer learns the quadrature rule of its grid, not the integral",
                    f"antiderivative: trapezoid targets on {train_res} uniform points; exact integrals on other grids, "
                    "Chebyshev and random points",
                    f"log(err Chebyshev / err training grid), {contender} minus {reference}", diffs, details)
+    return _with_errors(r, own, own_what)
 
 
 def multiscale(m: pd.DataFrame, contender: str, reference: str) -> ClaimResult:
@@ -297,7 +332,7 @@ def multiscale(m: pd.DataFrame, contender: str, reference: str) -> ClaimResult:
                             f"(zero prediction = 1)", mean_interval(list(gm["own_rel_l2"]))))
             details.append((f"nu={nu:g}, {model}: high-band spectrum ratio E_pred/E_true",
                             mean_interval(list(gm["spectrum_ratio"]))))
-    return _result(6, "multiscale", "A standard Transformer misses the small scales of a multi-scale flow",
+    r = _result(6, "multiscale", "A standard Transformer misses the small scales of a multi-scale flow",
                    "Navier-Stokes at viscosities " + ", ".join(f"{nu:g}" for nu in nus)
                    + ": error per Fourier band over the truth's own content in that band, beside a zero prediction "
                    "(1) and a low-pass truth, and energy spectra; base-pipeline runs",
@@ -305,6 +340,15 @@ def multiscale(m: pd.DataFrame, contender: str, reference: str) -> ClaimResult:
                    f"{reference})" if own_ratio else
                    f"mean over nu of log(high-band err {contender} / err {reference}) (no spectra: raw band errors)",
                    diffs, details)
+    if not own.empty:
+        high = own[(own["band"] == "high") & ~own["model"].isin(["zero", "lowpass"])]
+        errs = high.groupby("model", sort=False)["own_rel_l2"].mean()
+        return _with_errors(r, {str(k): float(v) for k, v in errs.items()},
+                            "high-band error over the truth's own high-band content, mean over viscosities "
+                            "(a zero prediction scores 1)")
+    high = bands[bands["band"] == "high"]
+    return _with_errors(r, {str(k): float(v) for k, v in high.groupby("model", sort=False)["rel_l2"].mean().items()},
+                        "high-band relative error, mean over viscosities")
 
 
 def not_run(key: str, reason: str) -> ClaimResult:

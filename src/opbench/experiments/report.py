@@ -223,7 +223,7 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
             "verdict": c["verdict"],
             "at each budget": _budget_cell(c),
             "other PDEs": c.get("other_pdes") or "–",
-            "params, train time": c.get("cost") or "–",
+            "error, params, train time": c.get("cost") or "–",
             "best Transformer variant": _variant_cell(c),
             "section": link,
         })
@@ -233,8 +233,8 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
         cols.append("at each budget")
     if any(c.get("other_pdes") for c in payload["claims"]):  # claims 1, 3, 4, 5 off the main PDE
         cols.append("other PDEs")
-    if any(c.get("cost") for c in payload["claims"]):  # size and compute of the models compared
-        cols.append("params, train time")
+    if any(c.get("cost") for c in payload["claims"]):  # errors, size and compute of the models compared
+        cols.append("error, params, train time")
     if any(c.get("best_variant") for c in payload["claims"]):  # plain and best variant side by side
         cols.append("best Transformer variant")
     head = "".join(f"<th>{h.esc(c)}</th>" for c in cols)
@@ -258,7 +258,9 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
         "recipe's epochs; the verdict column is the largest): a verdict is robust only when it is the same at "
         "every budget. Grid models (FNO, Transformer, MLP) are "
         "evaluated on non-uniform points by linear interpolation to and from their training grid; the Galerkin "
-        "Transformer and DeepONet take the points directly.</p>"
+        "Transformer and DeepONet take the points directly. 'Error, params, train time' gives each compared "
+        "model's own error (its measure is named in the claim's section), parameter count and training time, "
+        "so a ratio is read beside the sizes it compares.</p>"
         + ("<p>'Best Transformer variant' repeats the claim with each Transformer variant the claim lists as "
            "contender and shows the one with the smallest effect, Holm-corrected across the claims that have "
            "variants. A claim about 'a standard Transformer' should hold for the plain model and its best "
@@ -273,6 +275,9 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
                  f"<p>Experiment: {h.esc(c['experiment'])}. Effect: {h.esc(c['effect'])}. "
                  f"Verdict: <strong>{h.esc(c['verdict'])}</strong> (margin {_fmt(c.get('margin', math.nan))}, "
                  f"p {_fmt(c.get('p', math.nan))}, Holm-corrected {_fmt(c.get('p_holm', math.nan))}).</p>"]
+        if c.get("cost"):
+            parts.append(f"<p>Models compared ({h.esc(c.get('error_measure') or 'error')}; parameters; training "
+                         f"time of one run): {h.esc(c['cost'])}.</p>")
         if c.get("unconverged"):
             parts.append(f"<p>Not converged (best validation epoch in the last 10%): {h.esc(c['unconverged'])}.</p>")
         if c["key"] == "discretization" and c.get("details"):
