@@ -318,7 +318,7 @@ def test_page_images_exist_under_relative_paths(built):
         f"figures/{kind}_{pde}.png"
         for kind in ("error_vs_resolution", "examples", "training_curves")
         for pde in ("burgers", "darcy")
-    }
+    } | {"figures/error_overview.png"}  # the central figure: every PDE in one
     assert set(page.imgs) == expected
     for src in page.imgs:
         assert not src.startswith("/") and "://" not in src
@@ -374,7 +374,8 @@ def test_tolerance_from_config_and_rebuild_in_place(tmp_path):
     again = build_report(metrics, {}, {}, config, {}, tmp_path, tolerance=1.1)
     assert again == first
     assert "not invariant: transformer (up to 3.00x at 256), mlp (up to 1.20x at " in again.read_text()
-    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["error_vs_resolution_burgers.png"]
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == [
+        "error_overview.png", "error_vs_resolution_burgers.png"]
 
 
 def test_a_single_rung_ladder_gets_no_invariance_verdict() -> None:

@@ -56,6 +56,9 @@ PROBE = """
       claimsTop: claims ? claims.getBoundingClientRect().top : null,
       central: central.map((img) => ({src: img.getAttribute("src"), naturalWidth: img.naturalWidth,
                                       top: img.getBoundingClientRect().top})),
+      overview: imgs.filter((img) => img.getAttribute("src").includes("error_overview"))
+        .map((img) => ({naturalWidth: img.naturalWidth, top: img.getBoundingClientRect().top})),
+      innerHeight: window.innerHeight,
       scrollWidth: document.documentElement.scrollWidth,
       innerWidth: window.innerWidth,
     };
@@ -136,6 +139,10 @@ def test_page_in_chromium_decodes_every_image_shows_claims_and_fits_the_window(p
     assert {c["src"] for c in result["central"]} == {"figures/error_vs_resolution_burgers.png",
                                                      "figures/error_vs_resolution_darcy.png"}
     assert result["innerWidth"] == WIDTH
+    # the first screen holds the claims table and the central figure (every model, one panel per PDE)
+    assert result["claimsTop"] < result["innerHeight"], result
+    assert len(result["overview"]) == 1 and result["overview"][0]["naturalWidth"] > 0, result
+    assert result["overview"][0]["top"] < result["innerHeight"], result
     assert result["scrollWidth"] <= result["innerWidth"], f"the page is {result['scrollWidth']} px wide"
 
 

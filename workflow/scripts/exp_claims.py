@@ -37,8 +37,9 @@ top = max(p.budgets)  # the table's rows are the largest budget's: so are the co
 for r in results:
     if r.key in p.runs.get(top, {}):
         c = p.exp["claims"][r.key]
-        r.cost = cost_text(run_costs(p.runs[top][r.key]), [c["contender"], c["reference"]]
-                           + ([r.variant.contender] if r.variant else []), r.errors)
+        compared = [c["contender"], c["reference"]] + ([r.variant.contender] if r.variant else [])
+        r.cost = cost_text(run_costs(p.runs[top][r.key]), compared, r.errors)
+        r.errors = {m: r.errors[m] for m in compared if m in r.errors}  # the models the claim compares
 claims = [r.row() | {"details": [[label, iv.mean, iv.low, iv.high, iv.n] for label, iv in r.details],
                      "budgets": r.budgets, "figure": f"figures/claims/{r.key}.png" if r.key in figures else None}
           for r in results]

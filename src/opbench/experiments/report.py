@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from opbench.experiments import claims as C
-from opbench.experiments.registry import claim_specs
+from opbench.experiments.registry import claim_specs, get_claim
 from opbench.experiments.stats import decide, holm_outcomes, robustness
 from opbench.report import html as h
 
@@ -201,11 +201,36 @@ def _invariance_note(details: list, tolerance: float = 1.3) -> str:
             "Transformer: coordinates as features, attention as a quadrature) is invariant by design.</p>")
 
 
-def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | None = None) -> tuple[str, str]:
+def _summary_table(claims: Sequence[Mapping[str, Any]]) -> str:
+    """The claims at a glance: the verdict for the plain contender and for the best Transformer
+    variant side by side, whether it holds at every budget, and the compared models' own errors."""
+    variants = any(c.get("best_variant") for c in claims)
+    head = ("claim", "verdict", "effect [95% interval]", *(("best Transformer variant",) if variants else ()),
+            "at every budget", "errors of the models compared")
+    body = []
+    for c in claims:
+        variant = (f"{c['best_variant']}: {c['variant_verdict']}" if c.get("best_variant") else "–")
+        short = get_claim(c["key"]).title if c["key"] in {s.key for s in claim_specs()} else c["title"]
+        cells = [f'<a href="#claim-{h.esc(c["key"])}" title="{h.esc(c["title"])}">{h.esc(c["claim"])}. '
+                 f"{h.esc(short)}</a>",
+                 f"<strong>{h.esc(c['verdict'])}</strong>",
+                 h.esc(f"{_fmt(c['mean'])} [{_fmt(c['low'])}, {_fmt(c['high'])}]"),
+                 *((h.esc(variant),) if variants else ()),
+                 h.esc(c.get("robustness") or "–"), h.esc(c.get("errors") or "–")]
+        body.append(f'<tr class="verdict-{h.esc(str(c["verdict"]).replace(" ", "-"))}">'
+                    + "".join(f"<td>{x}</td>" for x in cells) + "</tr>")
+    return (f'<table class="claims"><thead><tr>{"".join(f"<th>{h.esc(x)}</th>" for x in head)}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>')
+
+
+def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | None = None,
+                after_table: str = "") -> tuple[str, str]:
     """(front-page table, sections) for the report from the claims JSON written by the workflow.
 
     ``extra_rows`` (columns claim, experiment, effect, ci_low, ci_high, verdict, section_id) are
     claims measured elsewhere, such as the physics experiments, appended to the same table.
+    ``after_table`` (HTML) goes between the claims table and those rows: the page's central figure,
+    so that the first screen shows both.
     """
     payload = payload or {"claims": []}
     rows = []
@@ -243,9 +268,10 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
         cells = [f'<a href="{h.esc(r["section"])}">{h.esc(r["claim"])}</a>'] + [h.esc(r[c]) for c in cols[1:]]
         verdict_cls = h.esc(r["verdict"].replace(" ", "-"))
         body.append(f'<tr class="verdict-{verdict_cls}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    table = f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    table = f'<table class="claims full"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
     front = (
-        "<h2>Claims</h2>" + _protocol_note(payload)
+        "<h2>Claims</h2>" + _protocol_note(payload) + _summary_table(payload["claims"])
+        + "<details><summary>How the verdicts are decided, and every column of the claims table</summary>"
         + "<p>Each claim's effect is a difference of log error ratios between the model the claim "
         "says falls short and the reference operator, per seed (runs paired by seed index); the interval is the "
         "95% Student-t interval over seeds. With the claim's equivalence margin m (log 1.3 unless configured), a "
@@ -266,7 +292,7 @@ def claims_html(payload: Mapping[str, Any] | None, extra_rows: pd.DataFrame | No
            "variants. A claim about 'a standard Transformer' should hold for the plain model and its best "
            "honest variant alike; picking the best after seeing the results favours the Transformer.</p>"
            if "best Transformer variant" in cols else "")
-        + table
+        + table + "</details>" + after_table
         + _physics_table(extra_rows)
     )
     sections = []

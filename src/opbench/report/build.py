@@ -15,6 +15,7 @@ from opbench.report import html as h
 from opbench.report.figures import (
     RunKey,
     is_2d,
+    plot_error_overview,
     plot_error_vs_resolution,
     plot_error_vs_step,
     plot_examples,
@@ -274,13 +275,24 @@ def build_report(
     verdicts = verdict_sentences(metrics, tolerance)
     tol_text = f"{tolerance:g}x"
 
-    parts = [f'<p class="claim">{h.esc(CLAIM.format(tol=tol_text))}</p>']
-    claim_sections = ""
+    # the first screen: the claims table, then the central figure (every model, every PDE)
+    parts = []
+    claim_sections, central = "", ""
+    overview = plot_error_overview(metrics, pdes, fig_dir / "error_overview.png", models)
+    if overview is not None:
+        central = ("<h2>Error against resolution</h2>" + h.figure(
+            f"figures/{overview.name}", "relative L2 error against resolution, every model, one panel per PDE",
+            "Relative L2 test error against the evaluation resolution (log2 axis), mean over seeds, one panel per "
+            "PDE on a shared error axis; a star marks each model's training resolution. Each PDE's section below "
+            "has the same figure with the seeds' spread."))
     if claims or (extra_claims is not None and len(extra_claims)):
         from opbench.experiments.report import claims_html
 
-        front, claim_sections = claims_html(claims, extra_claims)
+        front, claim_sections = claims_html(claims, extra_claims, after_table=central)
         parts.append(front)
+    else:
+        parts.append(central)
+    parts.append(f'<p class="claim">{h.esc(CLAIM.format(tol=tol_text))}</p>')
     parts.append("<h2>Verdicts</h2>")
     parts.append(
         h.bullet_list([verdicts[p][0] for p in pdes if p in verdicts], css_class="verdicts")

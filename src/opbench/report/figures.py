@@ -143,6 +143,54 @@ def plot_error_vs_resolution(
     return save_figure(fig, path)
 
 
+def plot_error_overview(
+    metrics: pd.DataFrame, pdes: Sequence[str], path: Path, models: Sequence[str] | None = None
+) -> Path | None:
+    """The page's central figure: error against evaluation resolution, every model, one panel per PDE.
+
+    Panels share the log y axis (the same decade reads the same in every panel) and one legend; a
+    star marks each model's training resolution, as in the per-PDE figures below it.
+    """
+    pdes = [p for p in pdes if not metrics[metrics["pde"] == p].empty]
+    if not pdes:
+        return None
+    agg = seed_mean(metrics[metrics["pde"].isin(pdes)])
+    colours = model_colours(_ordered(list(models or []) + list(pd.unique(agg["model"])), None))
+    cols = min(len(pdes), 3)
+    rows = -(-len(pdes) // cols)
+    fig = Figure(figsize=(3.6 * cols + 1.8, 2.9 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, sharey=True, squeeze=False)).ravel()
+    lo, hi = agg["rel_l2"].min(), agg["rel_l2"].max()
+    for ax, pde in zip(axes, pdes, strict=False):
+        g = agg[agg["pde"] == pde]
+        for model in _ordered(list(pd.unique(g["model"])), models):
+            gm = g[g["model"] == model].sort_values("eval_res")
+            ax.plot(gm["eval_res"], gm["rel_l2"], "-o", color=colours[model], ms=3, lw=1.4, label=str(model))
+            at = gm[gm["eval_res"] == gm["train_res"]]
+            ax.plot(at["eval_res"], at["rel_l2"], "*", color=colours[model], ms=11, mec="black", mew=0.6)
+        _log2_axis(ax, pd.unique(g["eval_res"]))
+        ax.set_title(str(pde), fontsize=10)
+        ax.grid(True, which="major", alpha=0.3)
+        ax.set_xlabel("grid points per axis", fontsize=8)
+    for ax in axes[len(pdes):]:
+        ax.set_visible(False)
+    for ax in axes[:: cols]:
+        ax.set_ylabel("relative L2 error", fontsize=8)
+    for ax in axes[: len(pdes)]:
+        readable_log_y(ax)
+        ax.set_ylim(lo / 1.5, hi * 1.5)
+    handles, labels = {}, []
+    for ax in axes[: len(pdes)]:
+        for hd, lb in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lb not in handles:
+                handles[lb] = hd
+                labels.append(lb)
+    star = Line2D([], [], ls="", marker="*", ms=10, mfc="white", mec="black")
+    fig.legend([handles[lb] for lb in labels] + [star], labels + ["training resolution"], fontsize=8,
+               frameon=False, loc="outside right upper")
+    return save_figure(fig, path)
+
+
 def _resolutions(ds: xr.Dataset) -> list[int]:
     """The resolutions r for which ``ds`` holds ``pred_s{r}``, ascending."""
     found = (re.fullmatch(r"pred_s(\d+)", str(v)) for v in ds.data_vars)
