@@ -37,6 +37,6 @@ for (budget, seed), ckpt in zip(runs, sm.output, strict=True):
     run_seed = int(stream(p.root_seed, "experiment", wc.task, wc.model, int(wc.res), n, int(seed)).integers(2**31 - 1))
     idx = draws[int(seed)]  # the seed's own draw of the training data, the same for every model
     info = train(model_type, model_cfg, a_tr[idx, None], u_tr[idx, None], a_va[:n_val, None], u_va[:n_val, None],
-                 periodic=True, cfg=cfg, seed=run_seed, checkpoint_path=ckpt,
+                 periodic=bool(p.periodic), cfg=cfg, seed=run_seed, checkpoint_path=ckpt,
                  history_path=Path(ckpt).with_name("history.csv"), progress=False)
     print(json.dumps({"budget": budget, "seed": seed, **info}, default=str), file=sys.stderr)

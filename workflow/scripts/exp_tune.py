@@ -31,8 +31,8 @@ for i, trial in enumerate(draw_trials(p.root_seed, model, p.space, int(p.trials)
     seed = int(stream(p.root_seed, "tuning-run", model, i).integers(2**31 - 1))
     try:
         info = train(model_type, {**base, **hyper}, a_tr[:n, None], u_tr[:n, None], a_va[:n_val, None],
-                     u_va[:n_val, None], periodic=True, cfg=cfg, seed=seed, checkpoint_path=work / f"trial{i}.pt",
-                     history_path=work / f"trial{i}.csv", progress=False)
+                     u_va[:n_val, None], periodic=bool(p.periodic), cfg=cfg, seed=seed,
+                     checkpoint_path=work / f"trial{i}.pt", history_path=work / f"trial{i}.csv", progress=False)
         val = float(info["best_val_rel_l2"])
     except Exception as err:  # a diverged trial loses, it does not stop the tuning
         print(f"trial {i} {trial}: {err}", file=sys.stderr)
