@@ -36,7 +36,7 @@ def discretization(load: Loader, models: Sequence[str], cells: Sequence[tuple[st
                     rows.append({"model": model, "seed": seed, "train_res": res, "n_train": n, "eval_res": r,
                                  "truth": truth, **s})
             at_train = t.predict(read_pair(set_dir / f"restricted_s{res}.nc")[0])
-            grid = Grid("periodic" if t.periodic else "vertex")
+            grid = Grid("periodic" if getattr(t, "periodic", True) else "vertex")
             for r in ladder:
                 if r == res or not grid.can_restrict(max(r, res), min(r, res)):
                     continue  # only nested grids: the coarse points are points of the fine grid
