@@ -58,7 +58,6 @@ if EXP:
             model_cfg=exp_model_hyper,
             recipe=exp_tuning_recipe,
             space=exp_tuning_space,
-            periodic=get_pde(pde_cfg(EXP["pde"])["type"]).periodic,
             trials=(EXP.get("tuning") or {}).get("trials", 1),
             epochs=(EXP.get("tuning") or {}).get("epochs", 1),
             n_train=EXP["n_train"],
@@ -90,7 +89,6 @@ if EXP:
         params:
             model_cfg=exp_model_hyper,
             training=exp_training_recipe,
-            periodic=exp_periodic,  # the PDE's own grid (Darcy's vertex grid is not periodic)
             budgets=EXP_BUDGETS,
             seeds=EXP_SEEDS,
             n_val=EXP["n_val"],

@@ -91,10 +91,6 @@ def exp_model_hyper(wildcards):
     return canonical({k: v for k, v in exp_models(wildcards)[wildcards.model].items() if k != "training"})
 
 
-def exp_periodic(wildcards):
-    """Whether the run's grid is periodic: the PDE's own grid (the antiderivative task's is periodic)."""
-    return True if wildcards.task == ANTIDERIVATIVE else get_pde(pde_cfg(wildcards.task)["type"]).periodic
-
 
 def exp_training_recipe(wildcards):
     """Budget -> the experiments' shared recipe, then the model's own changes
