@@ -117,6 +117,26 @@ def test_self_consistency_strides_vertex_grids(sets: Path) -> None:
     assert s["rel_l2"] > 0 and {"rel_l2_low", "rel_l2_mid", "rel_l2_high"} <= set(s)
 
 
+def test_a_trained_checkpoint_predicts_and_scores_on_2d_vertex_grids(sets: Path, tmp_path: Path) -> None:
+    from opbench.experiments.apply import Trained
+    from opbench.training.trainer import TrainConfig, train
+
+    a, u, _ = read_pair(sets / "restricted_s9.nc")
+    train("transformer", {"d_model": 8, "heads": 2, "layers": 1, "patch": 1, "position": "coords", "rope": True,
+                          "harmonics": 2}, a[:, None], u[:, None], a[:, None], u[:, None], periodic=False,
+          cfg=TrainConfig(epochs=1, batch_size=3), seed=0, checkpoint_path=tmp_path / "m.pt",
+          history_path=tmp_path / "h.csv", progress=False)
+    t = Trained(tmp_path / "m.pt")
+    assert t.periodic is False and t.grid == (9, 9)
+    for r in (5, 9, 17):  # odd vertex grids the model was not trained on, one token per point
+        assert t.predict(read_pair(sets / f"restricted_s{r}.nc")[0]).shape == (3, r, r)
+        s = score(t, sets / f"restricted_s{r}.nc")
+        bands = np.array([s["rel_l2_low"], s["rel_l2_mid"], s["rel_l2_high"]])
+        assert np.isfinite(bands).all() and (bands <= s["rel_l2"] + 1e-9).all()
+    with pytest.raises(ValueError, match="point sets are 1D only"):
+        t.predict(a, np.linspace(0.0, 1.0, 9) ** 2)
+
+
 def _tiny_config() -> dict:
     transformer = {"type": "transformer", "d_model": 8, "heads": 2, "layers": 1}
     return {
@@ -207,6 +227,13 @@ def test_workflow_measures_claims_1_3_4_5_on_darcy(tmp_path: Path) -> None:
     assert sorted(set(s.loc[s["kind"] == "tau", "param"])) == [2.5, 3.0, 10.0]  # Darcy's own tau is 3
     fam = m["input_families"]
     assert set(fam["family"]) == {"grf", *FAMILIES} and np.isfinite(fam["abs_err"]).all()
+    # the claims table's rows for Darcy: a verdict for each of the four claims (the report's "other PDEs")
+    from opbench.experiments.plan import pde_exp
+    from opbench.experiments.report import compute_claims_by_budget
+
+    results = compute_claims_by_budget({1: m}, pde_exp(cfg["experiments"], "darcy"), [5, 9, 17], None, {1: {}})
+    verdicts = {r.key: r.verdict for r in results}
+    assert all(verdicts[c] in {"holds", "does not hold", "equivalent", "inconclusive"} for c in claims), verdicts
     # the runs trained on Darcy's vertex grid (not periodic) at its own training resolution
     import torch
 
