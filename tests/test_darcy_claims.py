@@ -184,6 +184,8 @@ def test_bad_darcy_experiment_configs_give_one_clear_line() -> None:
         (lambda e: e["per_pde"]["darcy"]["models"].pop("transformer"), "experiments.models.transformer.patch: 2"),
         (lambda e: e["per_pde"].update(burgers={}), "experiments.per_pde: 'burgers' is not in experiments.also_pdes"),
         (lambda e: e["per_pde"]["darcy"]["models"].update(gpt={}), "experiments.per_pde.darcy.models: 'gpt'"),
+        (lambda e: e["per_pde"]["darcy"]["models"]["transformer"].update(pach=1),
+         "experiments.per_pde.darcy.models.transformer"),
     ]
     for edit, fragment in cases:
         cfg = _tiny_config()

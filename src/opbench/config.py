@@ -151,7 +151,11 @@ def _check_model_options(cfg: dict[str, Any]) -> None:
     from opbench.models.registry import check_model_options  # imports torch: only once the schema passed
 
     exp = cfg.get("experiments") or {}
-    for prefix, models in (("models", cfg["models"]), ("experiments.models", exp.get("models") or {})):
+    shared = exp.get("models") or {}
+    per = [(f"experiments.per_pde.{p}.models",  # names not in experiments.models: refused by _check_experiments
+            {m: {**shared[m], **o} for m, o in ((v or {}).get("models") or {}).items() if m in shared})
+           for p, v in (exp.get("per_pde") or {}).items()]
+    for prefix, models in (("models", cfg["models"]), ("experiments.models", exp.get("models") or {}), *per):
         for mname, model in models.items():
             options = {k: v for k, v in model.items() if k not in ("type", "training")}
             try:
