@@ -91,7 +91,6 @@ def exp_model_hyper(wildcards):
     return canonical({k: v for k, v in exp_models(wildcards)[wildcards.model].items() if k != "training"})
 
 
-
 def exp_training_recipe(wildcards):
     """Budget -> the experiments' shared recipe, then the model's own changes
     (``experiments.models.X.training``: a model that needs another learning rate or more epochs gets

@@ -58,9 +58,6 @@ def exp_pdes(exp: Mapping[str, Any]) -> list[str]:
     return [exp["pde"], *[p for p in exp.get("also_pdes", []) if p != exp["pde"]]]
 
 
-INPUT_KINDS = ("signed", "two_valued")
-
-
 def input_kind(cfg: Mapping[str, Any]) -> str | None:
     """What the PDE's inputs are, which decides how the sets draw their input families:
     ``signed`` (zero-mean fields on a 1D periodic grid: heat, Burgers), ``two_valued`` (a coefficient
@@ -78,9 +75,6 @@ def input_kind(cfg: Mapping[str, Any]) -> str | None:
 def experiment_pde_types() -> list[str]:
     """PDE types the claim sets can serve (``input_kind`` not None)."""
     return [k for k in pde_types() if input_kind({"type": k}) is not None]
-
-
-PER_PDE_KEYS = ("train_res", "n_train", "n_val", "models", "claims")
 
 
 def pde_exp(exp: Mapping[str, Any], pde: str) -> dict[str, Any]:
