@@ -151,7 +151,11 @@ def _check_model_options(cfg: dict[str, Any]) -> None:
     from opbench.models.registry import check_model_options  # imports torch: only once the schema passed
 
     exp = cfg.get("experiments") or {}
-    for prefix, models in (("models", cfg["models"]), ("experiments.models", exp.get("models") or {})):
+    shared = exp.get("models") or {}
+    per = [(f"experiments.per_pde.{p}.models",  # names not in experiments.models: refused by _check_experiments
+            {m: {**shared[m], **o} for m, o in ((v or {}).get("models") or {}).items() if m in shared})
+           for p, v in (exp.get("per_pde") or {}).items()]
+    for prefix, models in (("models", cfg["models"]), ("experiments.models", exp.get("models") or {}), *per):
         for mname, model in models.items():
             options = {k: v for k, v in model.items() if k not in ("type", "training")}
             try:
@@ -363,17 +367,34 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
     exp = cfg.get("experiments")
     if not exp:
         return
+    from opbench.experiments.plan import exp_pdes, input_kind, pde_exp
+
+    # per-PDE overrides (what an also_pdes entry on another grid cannot share with the main PDE)
+    per = exp.get("per_pde") or {}
+    others = exp_pdes(exp)[1:]
+    for name, over in per.items():
+        if name not in others:
+            raise ConfigError(f"experiments.per_pde: {name!r} is not in experiments.also_pdes (allowed: "
+                              f"{', '.join(others) or 'none'}; the main PDE's settings are the block's own)")
+        for key in ("models", "claims"):
+            for m in (over or {}).get(key) or {}:
+                if m not in exp[key]:
+                    raise ConfigError(f"experiments.per_pde.{name}.{key}: {m!r} is not in experiments.{key} "
+                                      f"(allowed: {', '.join(exp[key])})")
     for other in exp.get("also_pdes", []):  # each checked as the main PDE is, on a copy
         try:
-            _check_experiments({**cfg, "experiments": {**exp, "pde": other, "also_pdes": []}})
+            _check_experiments({**cfg, "experiments": {**pde_exp(exp, other), "also_pdes": [], "per_pde": {}}})
         except ConfigError as err:
-            raise ConfigError(f"experiments.also_pdes: {other!r} fails a check of the main PDE: {err}") from None
+            raise ConfigError(f"experiments.also_pdes: {other!r} fails a check of the main PDE (with "
+                              f"experiments.per_pde.{other} applied): {err}") from None
     pde = exp["pde"]
-    # the claim sets draw, restrict and resample inputs on a 1D periodic grid, one output per input
-    allowed = [p for p, v in cfg["pdes"].items() if get_pde(v["type"]).static_1d_periodic]
+    # the claim sets draw inputs, restrict them to nested grids and solve them again: a static map
+    # a -> u whose inputs the sets can draw (1D periodic signed fields, or a two-valued coefficient)
+    allowed = [p for p, v in cfg["pdes"].items() if input_kind(v) is not None]
     if pde not in allowed:
         raise ConfigError(
-            f"experiments.pde: {pde!r} is not a 1D periodic static-map entry of pdes (allowed: {', '.join(allowed)})"
+            f"experiments.pde: {pde!r} is not a static-map entry of pdes with known input families "
+            f"(allowed: {', '.join(allowed)})"
         )
     spec = cfg["pdes"][pde]
     ladder = sorted(spec["ladder"])
@@ -390,7 +411,8 @@ def _check_experiments(cfg: dict[str, Any]) -> None:
         bad = [r for r in ladder if r % patch]
         if bad:
             raise ConfigError(f"experiments.models.{mname}.patch: {patch} does not divide resolutions {bad} of "
-                              f"pdes.{pde}.ladder (allowed: a patch size dividing every ladder resolution)")
+                              f"pdes.{pde}.ladder (allowed: a patch size dividing every ladder resolution; "
+                              f"another PDE's own in experiments.per_pde.<pde>.models.{mname})")
     from opbench.experiments.registry import claim_specs
 
     known = [spec.key for spec in claim_specs()]

@@ -12,10 +12,8 @@ if EXP:
         output:
             exp_all_pde_sets(),  # every experiment PDE's sets in one job
         params:
-            pdes=exp_sets_params(),
-            train_res=EXP["train_res"],
+            pdes=exp_sets_params(),  # per PDE: its entry, ladder, training resolution and taus
             n_test=EXP["n_test"],
-            taus=(EXP["claims"].get("scale") or {}).get("taus", []),
             seed=config["seed"],
         log:
             "logs/experiments/pde_sets.log",
@@ -117,7 +115,7 @@ if EXP:
         wildcard_constraints:
             claim="|".join(EXP_CLAIMS) or "none",
         params:
-            exp=canonical(EXP),
+            exp=exp_eval_exp,
             ladder=exp_eval_ladder,
             pde=exp_eval_pde,
             anti_tests=exp_anti_tests(),
@@ -145,7 +143,7 @@ if EXP:
             claim="|".join(exp_other_pde_claims()) or "none",
             epde="|".join(EXP_OTHER_PDES) or "none",
         params:
-            exp=canonical(EXP),
+            exp=exp_eval_exp,
             ladder=exp_eval_ladder,
             pde=exp_eval_pde,
             anti_tests=exp_anti_tests(),

@@ -12,6 +12,7 @@ from opbench.experiments.plan import (
     measurements_name,
     measurements_path,
     multiscale_runs,
+    pde_exp,
     runs_root,
 )
 from opbench.experiments.registry import get_claim
@@ -36,11 +37,16 @@ def exp_ladder(pde=None):
 def exp_pde_sets(pde=None):
     """The evaluation sets of one experiment PDE (the main one by default)."""
     pde = pde or EXP["pde"]
-    d, claims = exp_pde_dir(pde), EXP["claims"]
+    d = exp_pde_dir(pde)
     files = [f"{d}/{t}_s{r}.nc" for r in exp_ladder(pde) for t in ("restricted", "fresh")]
     files += [f"{d}/family_{f}.nc" for f in ("grf_smooth", "grf_rough", "steps", "sines")]
-    taus = [pde_cfg(pde)["grf"]["tau"], *(claims.get("scale") or {}).get("taus", [])]
+    taus = [pde_cfg(pde)["grf"]["tau"], *exp_taus(pde)]
     return files + [f"{d}/tau_{float(t):g}.nc" for t in taus]
+
+
+def exp_taus(pde):
+    """The other GRF length scales of claim 4 on one experiment PDE (experiments.per_pde may change them)."""
+    return (pde_exp(EXP, pde)["claims"].get("scale") or {}).get("taus", [])
 
 
 def exp_all_pde_sets():
@@ -48,8 +54,9 @@ def exp_all_pde_sets():
 
 
 def exp_sets_params():
-    """Per experiment PDE: what its evaluation sets are made from."""
-    return canonical({p: {"cfg": pde_cfg(p), "ladder": exp_ladder(p)} for p in EXP_PDES})
+    """Per experiment PDE: what its evaluation sets are made from (its own training resolution and taus)."""
+    return canonical({p: {"cfg": pde_cfg(p), "ladder": exp_ladder(p), "train_res": pde_exp(EXP, p)["train_res"],
+                          "taus": exp_taus(p)} for p in EXP_PDES})
 
 
 def exp_anti_tests():
@@ -73,9 +80,15 @@ def exp_other_pde_claims():
     return [c for c in EXP_CLAIMS if len(claim_pdes(EXP, c)) > 1]
 
 
+def exp_models(wildcards):
+    """The experiment models as they apply to the run's task (experiments.per_pde.<pde>.models)."""
+    task = getattr(wildcards, "task", ANTIDERIVATIVE)
+    return EXP["models"] if task == ANTIDERIVATIVE else pde_exp(EXP, task)["models"]
+
+
 def exp_model_hyper(wildcards):
     """The experiment model's type and hyperparameters, without its training override."""
-    return canonical({k: v for k, v in EXP["models"][wildcards.model].items() if k != "training"})
+    return canonical({k: v for k, v in exp_models(wildcards)[wildcards.model].items() if k != "training"})
 
 
 def exp_training_recipe(wildcards):
@@ -83,7 +96,7 @@ def exp_training_recipe(wildcards):
     (``experiments.models.X.training``: a model that needs another learning rate or more epochs gets
     them, as in the base pipeline), then the budget's multiple of its epochs."""
     recipe = {k: v for k, v in EXP["training"].items() if k != "seeds"}
-    recipe.update(EXP["models"][wildcards.model].get("training", {}))
+    recipe.update(exp_models(wildcards)[wildcards.model].get("training", {}))
     return canonical({b: budget_recipe(recipe, b) for b in EXP_BUDGETS})
 
 
@@ -123,8 +136,9 @@ def exp_eval_inputs(wildcards):
 def exp_train_files(wildcards):
     """Resolution -> the PDE's training data a claim fits its own baselines on (registry ``train_data``)."""
     spec = get_claim(wildcards.claim)
-    pde = getattr(wildcards, "epde", None) or EXP["pde"]
-    res = spec.train_data(EXP, EXP["claims"][spec.key]) if spec.train_data else []
+    exp = pde_exp(EXP, getattr(wildcards, "epde", None) or EXP["pde"])
+    pde = exp["pde"]
+    res = spec.train_data(exp, exp["claims"][spec.key]) if spec.train_data else []
     return {int(r): data_file(pde, "train", r) for r in res}
 
 
@@ -134,6 +148,11 @@ def exp_eval_pde(wildcards):
 
 def exp_eval_ladder(wildcards):
     return exp_ladder(exp_eval_pde(wildcards))
+
+
+def exp_eval_exp(wildcards):
+    """The experiments block as it applies to the PDE the job measures."""
+    return canonical(pde_exp(EXP, exp_eval_pde(wildcards)))
 
 
 def exp_eval_tau(wildcards):

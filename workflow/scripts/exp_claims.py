@@ -10,7 +10,7 @@ from opbench.atomic import atomic_write_text
 from opbench.evaluation.ladder import write_csv_atomic
 from opbench.experiments.claims import cost_text
 from opbench.experiments.convergence import run_costs, unconverged_runs
-from opbench.experiments.plan import measurements_name
+from opbench.experiments.plan import measurements_name, pde_exp
 from opbench.experiments.report import DEFAULT_ALPHA, compute_claims_by_budget
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
@@ -27,7 +27,7 @@ unconverged = {b: {c: unconverged_runs(paths) for c, paths in runs.items()} for 
 results = compute_claims_by_budget(measurements.pop(p.exp["pde"]), p.exp, p.ladder, figures, unconverged)
 for pde, by_budget in measurements.items():  # the same claims on the other experiment PDEs, beside the rows
     ladder = sorted(p.ladders[pde])
-    others = compute_claims_by_budget(by_budget, {**p.exp, "pde": pde}, ladder, None, unconverged)
+    others = compute_claims_by_budget(by_budget, pde_exp(p.exp, pde), ladder, None, unconverged)
     for r, o in zip(results, others, strict=True):
         if o.verdict != "not run":
             r.other_pdes.append({"pde": pde, "verdict": o.verdict, "mean": o.interval.mean, "low": o.interval.low,

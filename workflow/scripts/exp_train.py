@@ -17,7 +17,9 @@ sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 torch.set_num_threads(max(1, sm.threads))
 p, wc = sm.params, sm.wildcards
-a_tr, u_tr, _ = read_pair(sm.input.train, expect_res=int(wc.res))
+a_tr, u_tr, ds_tr = read_pair(sm.input.train, expect_res=int(wc.res))
+# the data's own grid (Darcy's vertex grid is not periodic; the antiderivative task's files are periodic)
+periodic = ds_tr.attrs.get("grid", "periodic") == "periodic"
 a_va, u_va, _ = read_pair(sm.input.val, expect_res=int(wc.res))
 n, n_val = int(wc.n), int(p.n_val)
 if n > len(a_tr):
@@ -37,6 +39,6 @@ for (budget, seed), ckpt in zip(runs, sm.output, strict=True):
     run_seed = int(stream(p.root_seed, "experiment", wc.task, wc.model, int(wc.res), n, int(seed)).integers(2**31 - 1))
     idx = draws[int(seed)]  # the seed's own draw of the training data, the same for every model
     info = train(model_type, model_cfg, a_tr[idx, None], u_tr[idx, None], a_va[:n_val, None], u_va[:n_val, None],
-                 periodic=True, cfg=cfg, seed=run_seed, checkpoint_path=ckpt,
+                 periodic=periodic, cfg=cfg, seed=run_seed, checkpoint_path=ckpt,
                  history_path=Path(ckpt).with_name("history.csv"), progress=False)
     print(json.dumps({"budget": budget, "seed": seed, **info}, default=str), file=sys.stderr)

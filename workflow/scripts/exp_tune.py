@@ -18,7 +18,8 @@ sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
 torch.set_num_threads(max(1, sm.threads))
 p, model = sm.params, sm.wildcards.model
-a_tr, u_tr, _ = read_pair(sm.input.train)
+a_tr, u_tr, ds_tr = read_pair(sm.input.train)
+periodic = ds_tr.attrs.get("grid", "periodic") == "periodic"  # the data's own grid (Darcy's is not periodic)
 a_va, u_va, _ = read_pair(sm.input.val)
 n, n_val = int(p.n_train), int(p.n_val)
 base = dict(p.model_cfg)
@@ -31,8 +32,8 @@ for i, trial in enumerate(draw_trials(p.root_seed, model, p.space, int(p.trials)
     seed = int(stream(p.root_seed, "tuning-run", model, i).integers(2**31 - 1))
     try:
         info = train(model_type, {**base, **hyper}, a_tr[:n, None], u_tr[:n, None], a_va[:n_val, None],
-                     u_va[:n_val, None], periodic=True, cfg=cfg, seed=seed, checkpoint_path=work / f"trial{i}.pt",
-                     history_path=work / f"trial{i}.csv", progress=False)
+                     u_va[:n_val, None], periodic=periodic, cfg=cfg, seed=seed,
+                     checkpoint_path=work / f"trial{i}.pt", history_path=work / f"trial{i}.csv", progress=False)
         val = float(info["best_val_rel_l2"])
     except Exception as err:  # a diverged trial loses, it does not stop the tuning
         print(f"trial {i} {trial}: {err}", file=sys.stderr)

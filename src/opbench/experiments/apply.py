@@ -34,11 +34,16 @@ class Trained:
 
     @torch.inference_mode()
     def predict(self, a: np.ndarray, x: np.ndarray | None = None, batch: int = 64) -> np.ndarray:
-        """Predictions (N, n) for inputs a (N, n) on the uniform grid, or at points ``x`` (n,) if given."""
+        """Predictions (N, *grid) for inputs a (N, *grid) on a uniform grid of the model's kind (periodic
+        or vertex, 1D or 2D), or in 1D at points ``x`` (n,) if they are not such a grid."""
+        on_grid = x is None or _is_uniform(x, self.periodic)
+        if not on_grid and a.ndim != 2:
+            raise ValueError(f"point sets are 1D only: inputs of shape {a.shape} need the {self.kind} model's own "
+                             f"kind of grid ({'periodic' if self.periodic else 'vertex'})")
         out = []
         for i in range(0, a.shape[0], batch):
             t = self.normalizer.encode(torch.as_tensor(a[i : i + batch, None], dtype=torch.float32))
-            if x is None or _is_uniform(x):
+            if on_grid:
                 y = self.model(t)
             else:
                 coords = torch.as_tensor(x, dtype=torch.float32)[:, None]
@@ -52,20 +57,23 @@ class Trained:
         return np.concatenate(out)
 
 
-def _is_uniform(x: np.ndarray) -> bool:
+def _is_uniform(x: np.ndarray, periodic: bool = True) -> bool:
+    """Whether ``x`` is the uniform grid of its size: i / n (periodic) or i / (n - 1) (vertex)."""
     n = len(x)
-    return bool(np.allclose(x, np.arange(n) / n, atol=1e-9))
+    return bool(np.allclose(x, np.arange(n) / (n if periodic else max(n - 1, 1)), atol=1e-9))
 
 
 def score(trained: Trained, path: str | Path, scale: float = 1.0) -> dict[str, float]:
-    """Mean relative L2 (and per band on uniform sets) of a model on one test file; inputs and truth
-    scaled by ``scale`` (the heat operator is linear, so the truth scales with the input)."""
+    """Mean relative L2 (and per DFT band on uniform grids, over every grid axis) of a model on one test
+    file; inputs and truth scaled by ``scale`` (the heat operator is linear, so the truth scales with
+    the input)."""
     a, u, ds = read_pair(path)
     x = ds["x"].values
     pred = trained.predict(a * scale, x)
     out = {"rel_l2": float(np.mean(rel_l2(pred, u * scale)))}
-    if _is_uniform(x):
-        out.update({f"rel_l2_{k}": float(np.mean(v)) for k, v in band_errors(pred, u * scale).items()})
+    if _is_uniform(x, getattr(trained, "periodic", True)):  # a model that does not say: a periodic grid
+        bands = band_errors(pred, u * scale, ndim=a.ndim - 1)
+        out.update({f"rel_l2_{k}": float(np.mean(v)) for k, v in bands.items()})
     return out
 
 

@@ -13,16 +13,19 @@ import numpy as np
 
 
 class LinearMap:
-    """u ~ a W + b fitted by least squares (minimum-norm when under-determined) on (N, n) vectors."""
+    """u ~ a W + b fitted by least squares (minimum-norm when under-determined) on (N, *grid) fields,
+    flattened to vectors of every grid point (1D or 2D)."""
 
     def __init__(self, a: np.ndarray, u: np.ndarray) -> None:
         a, u = np.asarray(a, np.float64), np.asarray(u, np.float64)
-        x = np.concatenate([a, np.ones((a.shape[0], 1))], axis=1)
-        coef, *_ = np.linalg.lstsq(x, u, rcond=None)
+        self.out_shape = u.shape[1:]
+        x = np.concatenate([a.reshape(a.shape[0], -1), np.ones((a.shape[0], 1))], axis=1)
+        coef, *_ = np.linalg.lstsq(x, u.reshape(u.shape[0], -1), rcond=None)
         self.weight, self.bias = coef[:-1], coef[-1]
 
     def predict(self, a: np.ndarray) -> np.ndarray:
-        return np.asarray(a, np.float64) @ self.weight + self.bias
+        a = np.asarray(a, np.float64)
+        return (a.reshape(a.shape[0], -1) @ self.weight + self.bias).reshape(a.shape[0], *self.out_shape)
 
 
 def lowpass(u: np.ndarray, k_max: float) -> np.ndarray:

@@ -4,7 +4,9 @@
   restriction of the fine-grid solution (as the base data stage) or a fresh solve at ``r`` from the
   restricted input, so aliasing of the data is separated from the error of a model.
 * ``family_{name}``: other input families (smoother/rougher GRFs, steps, sines) solved by the PDE's
-  own solver on the fine grid and restricted to the training resolution.
+  own solver on the fine grid and restricted to the training resolution; for a two-valued
+  coefficient (Darcy) the same four names are thresholded fields with the entry's two values
+  (``two_valued_family``).
 * ``tau_{tau}``: GRF inputs of another length scale.
 * The antiderivative task: f ~ GRF, targets from the trapezoid rule on the training grid for
   training, exact integrals on other grids and on non-uniform (Chebyshev, random) points for tests.
@@ -20,31 +22,37 @@ import numpy as np
 import xarray as xr
 
 from opbench.data.netcdf import coordinate, write_netcdf
+from opbench.experiments.plan import experiment_pde_types, input_kind
 from opbench.seeding import sample_streams, stream
-from opbench.solvers import get_pde, pde_types_with
+from opbench.solvers import get_pde
 from opbench.solvers.grf import periodic_grf
 
 FAMILIES = ("grf_smooth", "grf_rough", "steps", "sines")
 
 
 def solver_of(cfg: Mapping[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
-    """The PDE's ``solve`` with the entry's parameters, for inputs (B, n) on the periodic grid of n points.
+    """The PDE's ``solve`` with the entry's parameters, for inputs (B, *grid) on its own grid.
 
-    The sets below draw inputs on a periodic 1D grid, restrict them by striding and compare one
-    static output per input, so the PDE must be ``static_1d_periodic``.
-    """
+    The sets compare one static output per input, drawn, restricted by striding (nested grids) and
+    solved again on the PDE's own grid (periodic or vertex, any dimension), so the PDE must be a
+    static map whose inputs the sets know how to draw (``input_kind``)."""
     pde = get_pde(cfg["type"])
-    if not pde.static_1d_periodic:
-        raise ValueError(f"experiments.pde: type {cfg['type']!r} is not a static 1D periodic map "
-                         f"(allowed: {', '.join(pde_types_with('static_1d_periodic'))})")
+    if input_kind(cfg) is None:
+        raise ValueError(f"experiments.pde: type {cfg['type']!r} is not a static map with known input families "
+                         f"(allowed: {', '.join(experiment_pde_types())})")
     params = pde.parameters(cfg)
     return lambda a: pde.solve(a, params)
 
 
 def dataset(a: np.ndarray, u: np.ndarray, x: np.ndarray, attrs: Mapping[str, Any]) -> xr.Dataset:
-    coords = {"sample": np.arange(a.shape[0]), "x": coordinate("x", np.asarray(x, np.float64), "position on [0, 1)")}
+    """A set of inputs ``a`` and truths ``u`` (N, *grid) on a square grid whose every axis has the
+    coordinates ``x`` (axes named x, y as in the base data stage)."""
+    axes = ("sample", *("x", "y")[: a.ndim - 1])
+    x = np.asarray(x, np.float64)
+    coords = {"sample": np.arange(a.shape[0]),
+              **{ax: coordinate(ax, x, f"position {ax} on the unit domain") for ax in axes[1:]}}
     return xr.Dataset(
-        {"a": (("sample", "x"), a.astype(np.float32)), "u": (("sample", "x"), u.astype(np.float32))},
+        {"a": (axes, a.astype(np.float32)), "u": (axes, u.astype(np.float32))},
         coords=coords, attrs={str(k): v for k, v in attrs.items()},
     )
 
@@ -82,36 +90,86 @@ def family_inputs(name: str, rngs: Sequence[np.random.Generator], n_fine: int, g
     return a * (rms / np.sqrt((a**2).mean(axis=1, keepdims=True)))
 
 
+def two_valued_family(name: str, rngs: Sequence[np.random.Generator], n_fine: int, cfg: Mapping[str, Any]
+                      ) -> np.ndarray:
+    """Coefficients (B, n, n) of one family for a two-valued-input PDE (Darcy), on its fine vertex grid.
+
+    Every family keeps the entry's two values (``a_high`` where a field is >= 0, else ``a_low``, the
+    PDE's own threshold), so only the geometry of the interfaces changes, never the contrast:
+    ``grf_smooth`` / ``grf_rough`` threshold the entry's own GRF with ``alpha`` + 1 / - 0.5 (larger,
+    rounder blobs / ragged, finer ones; alpha stays above 1.25 so the 2D field has finite variance);
+    ``steps`` are axis-aligned blocks (2-5 random cuts per axis, a random sign per block: straight
+    interfaces meeting at corners, which the GRF data never shows); ``sines`` threshold a sum of three
+    plane waves sin(pi (k x + l y) + phase), k, l in 1..4 (periodic stripes and checkerboards)."""
+    from opbench.solvers.darcy import threshold
+
+    pde = get_pde(cfg["type"])
+    params, grf = pde.parameters(cfg), dict(cfg["grf"])
+    if name in ("grf_smooth", "grf_rough"):
+        alpha = grf["alpha"] + 1.0 if name == "grf_smooth" else max(grf["alpha"] - 0.5, 1.25)
+        return pde.generate(rngs, n_fine, {**cfg, "grf": {**grf, "alpha": alpha}})["a"]
+    x = pde.grid.coords(n_fine)
+    rows = []
+    for rng in rngs:
+        if name == "steps":
+            cuts = [np.sort(rng.uniform(0.1, 0.9, rng.integers(2, 6))) for _ in range(2)]
+            levels = rng.standard_normal((cuts[0].size + 1, cuts[1].size + 1))
+            field = levels[np.searchsorted(cuts[0], x)[:, None], np.searchsorted(cuts[1], x)[None, :]]
+        elif name == "sines":
+            k, phase = rng.integers(1, 5, size=(3, 2)), rng.uniform(0, 2 * np.pi, size=3)
+            field = sum(np.sin(np.pi * (kk[0] * x[:, None] + kk[1] * x[None, :]) + ph)
+                        for kk, ph in zip(k, phase, strict=True))
+        else:
+            raise ValueError(f"unknown input family {name!r} (allowed: {', '.join(FAMILIES)})")
+        rows.append(field)
+    return threshold(np.stack(rows), params.a_high, params.a_low)
+
+
 def write_pde_sets(*, seed: int, pde: str, cfg: Mapping[str, Any], ladder: Sequence[int], train_res: int,
                    n_test: int, taus: Sequence[float], out_dir: str | Path) -> list[Path]:
-    """Write every evaluation set of the PDE experiments under ``out_dir``; return the paths."""
+    """Write every evaluation set of the PDE experiments under ``out_dir``; return the paths.
+
+    Any static PDE of ``input_kind`` not None, on its own grid (periodic or vertex, 1D or 2D): the
+    test inputs are the base data stage's (the same streams; a two-valued PDE's through its own
+    ``generate``), restricted to each rung with the grid's own stride (``Grid.restrict``)."""
     out_dir, fine = Path(out_dir), int(cfg["fine_res"])
+    spec, kind = get_pde(cfg["type"]), input_kind(cfg)
     written = []
     solve = solver_of(cfg)
-    a = test_inputs(seed, pde, cfg, n_test, fine)
-    u = solve(a)
+
+    def restrict(f: np.ndarray, r: int) -> np.ndarray:
+        return spec.grid.restrict(f, fine, r, spec.ndim)
+
+    def draw(rngs: Sequence[np.random.Generator], grf: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs and their fine-grid solutions: a GRF of parameters ``grf`` (the PDE's own draw)."""
+        if kind == "signed":
+            a = periodic_grf(rngs, fine, **grf)
+            return a, solve(a)
+        out = spec.generate(rngs, fine, {**cfg, "grf": dict(grf)})
+        return out["a"], out["u"]
+
+    a, u = draw(sample_streams(seed, pde, "test", range(n_test)), cfg["grf"])
     for r in ladder:
-        k = fine // r
-        a_r = a[:, ::k]
-        for truth, u_r in (("restricted", u[:, ::k]), ("fresh", solve(a_r))):
+        a_r = restrict(a, r)
+        for truth, u_r in (("restricted", restrict(u, r)), ("fresh", solve(a_r))):
             path = out_dir / f"{truth}_s{r}.nc"
-            write_netcdf(dataset(a_r, u_r, np.arange(r) / r, {"truth": truth, "resolution": r, "pde": pde}), path)
+            write_netcdf(dataset(a_r, u_r, spec.grid.coords(r), {"truth": truth, "resolution": r, "pde": pde}), path)
             written.append(path)
-    k = fine // train_res
+    x_tr = spec.grid.coords(train_res)
     rms = float(np.sqrt((a**2).mean()))
     for name in FAMILIES:
         rngs = [stream(seed, "family", pde, name, i) for i in range(n_test)]
-        fa = family_inputs(name, rngs, fine, cfg["grf"], rms)
+        fa = family_inputs(name, rngs, fine, cfg["grf"], rms) if kind == "signed" else \
+            two_valued_family(name, rngs, fine, cfg)
         path = out_dir / f"family_{name}.nc"
-        write_netcdf(dataset(fa[:, ::k], solve(fa)[:, ::k], np.arange(train_res) / train_res,
+        write_netcdf(dataset(restrict(fa, train_res), restrict(solve(fa), train_res), x_tr,
                              {"family": name, "pde": pde}), path)
         written.append(path)
     for tau in [float(cfg["grf"]["tau"]), *taus]:
         rngs = [stream(seed, "tau", pde, str(tau), i) for i in range(n_test)]
-        ta = periodic_grf(rngs, fine, **{**cfg["grf"], "tau": tau})
+        ta, tu = draw(rngs, {**cfg["grf"], "tau": tau})
         path = out_dir / f"tau_{tau:g}.nc"
-        write_netcdf(dataset(ta[:, ::k], solve(ta)[:, ::k], np.arange(train_res) / train_res,
-                             {"tau": tau, "pde": pde}), path)
+        write_netcdf(dataset(restrict(ta, train_res), restrict(tu, train_res), x_tr, {"tau": tau, "pde": pde}), path)
         written.append(path)
     return written
 

@@ -13,6 +13,7 @@ from opbench.evaluation.metrics import rel_l2
 from opbench.experiments.apply import Trained, equivariance_error, score
 from opbench.experiments.baselines import LinearMap
 from opbench.experiments.data import FAMILIES, rule_fraction
+from opbench.solvers import Grid
 
 Loader = Callable[[str, int, int, int], Trained]  # (model, train_res, n_train, seed) -> Trained
 
@@ -22,7 +23,8 @@ def discretization(load: Loader, models: Sequence[str], cells: Sequence[tuple[st
     """Error of every (model, train_res) cell on every rung, against both kinds of truth, and the
     model's self-consistency across resolutions (``truth="self"``): its prediction on a rung,
     restricted to the coarser of that rung and its training grid, against its prediction there
-    (the same inputs on every rung, nested grids). Zero for a discretization-invariant model,
+    (the same inputs on every rung, nested grids: every (n/r)-th point of a periodic grid, every
+    ((n-1)/(r-1))-th of a vertex grid, on each axis). Zero for a discretization-invariant model,
     whatever its error against the truth."""
     rows = []
     for model, res, n in cells:
@@ -34,12 +36,14 @@ def discretization(load: Loader, models: Sequence[str], cells: Sequence[tuple[st
                     rows.append({"model": model, "seed": seed, "train_res": res, "n_train": n, "eval_res": r,
                                  "truth": truth, **s})
             at_train = t.predict(read_pair(set_dir / f"restricted_s{res}.nc")[0])
+            grid = Grid("periodic" if getattr(t, "periodic", True) else "vertex")
             for r in ladder:
-                if r == res or max(r, res) % min(r, res):
-                    continue
+                if r == res or not grid.can_restrict(max(r, res), min(r, res)):
+                    continue  # only nested grids: the coarse points are points of the fine grid
                 pred = t.predict(read_pair(set_dir / f"restricted_s{r}.nc")[0])
                 fine, coarse = (pred, at_train) if r > res else (at_train, pred)
-                gap = rel_l2(fine[:, :: fine.shape[1] // coarse.shape[1]], coarse)
+                n_f, n_c = fine.shape[-1], coarse.shape[-1]
+                gap = rel_l2(grid.restrict(fine, n_f, n_c, fine.ndim - 1), coarse)
                 rows.append({"model": model, "seed": seed, "train_res": res, "n_train": n, "eval_res": r,
                              "truth": "self", "rel_l2": float(np.mean(gap))})
     return pd.DataFrame(rows)

@@ -9,6 +9,7 @@ registry entry (``opbench.experiments.registry``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from opbench.experiments.builtin_claims import ANTIDERIVATIVE
 from opbench.experiments.registry import Cell, claim_specs, get_claim
 from opbench.seeding import stream
+from opbench.solvers import get_pde, pde_types
 
 __all__ = [
     "ANTIDERIVATIVE",
@@ -28,9 +30,12 @@ __all__ = [
     "claim_titles",
     "enabled_claims",
     "exp_pdes",
+    "experiment_pde_types",
+    "input_kind",
     "measurements_name",
     "measurements_path",
     "multiscale_runs",
+    "pde_exp",
     "runs_root",
     "training_draw",
 ]
@@ -53,6 +58,45 @@ def exp_pdes(exp: Mapping[str, Any]) -> list[str]:
     return [exp["pde"], *[p for p in exp.get("also_pdes", []) if p != exp["pde"]]]
 
 
+def input_kind(cfg: Mapping[str, Any]) -> str | None:
+    """What the PDE's inputs are, which decides how the sets draw their input families:
+    ``signed`` (zero-mean fields on a 1D periodic grid: heat, Burgers), ``two_valued`` (a coefficient
+    taking the entry's ``a_high`` / ``a_low``, thresholded from a field: Darcy), or None (a PDE the
+    claim sets cannot serve: time-dependent, or inputs of another kind)."""
+    pde = get_pde(cfg["type"])
+    if pde.time_dependent:
+        return None
+    if pde.static_1d_periodic:
+        return "signed"
+    names = {f.name for f in fields(pde.params_type)} if pde.params_type else set()
+    return "two_valued" if {"a_high", "a_low"} <= names else None
+
+
+def experiment_pde_types() -> list[str]:
+    """PDE types the claim sets can serve (``input_kind`` not None)."""
+    return [k for k in pde_types() if input_kind({"type": k}) is not None]
+
+
+def pde_exp(exp: Mapping[str, Any], pde: str) -> dict[str, Any]:
+    """The experiments block as it applies to one experiment PDE, with ``pde`` set to it.
+
+    ``experiments.per_pde.<pde>`` overrides what a PDE of another grid cannot share with the main
+    one: ``train_res``, ``n_train``, ``n_val``, a model's hyperparameters (``models.<m>``, merged
+    over the shared ones, its ``training`` too: e.g. ``patch: 1`` on Darcy's odd vertex grids) and
+    a claim's settings (``claims.<c>``: resolutions on its ladder, ``taus``, ``lambdas``, ...)."""
+    over = (exp.get("per_pde") or {}).get(pde) or {}
+    out = {**exp, **{k: v for k, v in over.items() if k not in ("models", "claims")}, "pde": pde}
+    out["models"] = {}
+    for name, spec in exp["models"].items():
+        mine = (over.get("models") or {}).get(name) or {}
+        merged = {**spec, **mine}
+        if "training" in spec or "training" in mine:
+            merged["training"] = {**(spec.get("training") or {}), **(mine.get("training") or {})}
+        out["models"][name] = merged
+    out["claims"] = {c: {**spec, **((over.get("claims") or {}).get(c) or {})} for c, spec in exp["claims"].items()}
+    return out
+
+
 def claim_pdes(exp: Mapping[str, Any], claim: str) -> list[str]:
     """The PDEs one claim runs on: every experiment PDE for a claim on the PDE's own test sets, the
     main one only for the others (claim 2 has its own task, claim 6 reads the Navier-Stokes runs)."""
@@ -70,8 +114,8 @@ def claim_cells(cfg: Mapping[str, Any], claim: str) -> list[Cell]:
     without duplicates."""
     exp = cfg["experiments"]
     spec = get_claim(claim)
-    return list(dict.fromkeys(cell for p in claim_pdes(exp, claim)
-                              for cell in spec.cells({**exp, "pde": p}, exp["claims"][claim])))
+    per = {p: pde_exp(exp, p) for p in claim_pdes(exp, claim)}
+    return list(dict.fromkeys(cell for q in per.values() for cell in spec.cells(q, q["claims"][claim])))
 
 
 def multiscale_runs(cfg: Mapping[str, Any]) -> list[tuple[str, str, int]]:
