@@ -96,7 +96,7 @@ def test_compute_claims_fills_stub_rows_and_html_links_sections() -> None:
     payload = {"claims": [r.row() | {"details": [], "figure": None} for r in results]}
     front, sections = claims_html(payload)
     assert 'href="#claim-discretization"' in front and 'id="claim-discretization"' in sections
-    assert front.count("<tr") == 7  # header + six claims
+    assert front.count("<tr") == 2 * 7  # the summary and the full table: header + six claims each
 
 
 @pytest.mark.parametrize(("edit", "fragment"), [
