@@ -67,6 +67,6 @@ def evaluate_runs(runs: Sequence[RunToEvaluate], *, test_files: Mapping[int, str
             memory_budget_mb=memory_budget_mb, expect_kwargs=dict(run.expect_kwargs), expect_data=expect_data,
         )
         if log is not None:
-            print(f"{run.checkpoint}:\n{table.to_string()}", file=log)
+            tqdm.write(f"{run.checkpoint}:\n{table.to_string()}", file=log)  # above the bar, not after it
         tables.append(table)
     return tables
