@@ -81,7 +81,7 @@ def _attr(key, value):
 
 
 # case -> (file planted, how, rule log, target, fragments of the one line)
-TRAIN_LOG, INFER_LOG = "logs/train/burgers_fno_seed0.log", "logs/infer/burgers_fno_seed0.log"
+TRAIN_LOG, INFER_LOG = "logs/train/burgers_fno_seed0.log", "logs/infer/burgers.log"
 MODEL, METRICS = f"{RUN}/model.pt", f"{RUN}/metrics.csv"
 DATA_CASES = {
     "test file under the train name": (f"{DATA}/train_s32.nc", _copy(f"{DATA}/test_s32.nc"), TRAIN_LOG, MODEL,

@@ -192,7 +192,7 @@ def test_bad_checkpoint_stops_inference_with_one_line(tmp_path: Path, finished: 
     _touch_newer(work / RUN.format(model="fno") / "model.pt")
     proc = snakemake(work, "--cores", "1", RUN.format(model="fno") + "/metrics.csv")
     assert proc.returncode != 0
-    log = (work / "logs/infer/burgers_fno_seed0.log").read_text()
+    log = (work / "logs/infer/burgers.log").read_text()
     lines = _error_lines(log)
     assert len(lines) == 1 and expected in lines[0] and "model.pt" in lines[0], log[-3000:]
     assert log.strip() == lines[0]

@@ -88,11 +88,11 @@ def test_dry_run_of_the_paper_preset_shows_every_jobs_memory(tmp_path: Path) -> 
     paper = yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text())
     base = _dry_run_mem(tmp_path, paper, "paper")
     # Every data, train and infer job declares memory, and the NS nu = 1e-4 ones fit a 16 GB request.
-    for rule in ("generate_ns_nu1e4", "generate_burgers", "train", "infer"):
+    for rule in ("generate_ns_nu1e4", "generate_burgers", "train", "infer_burgers", "infer_ns_nu1e4"):
         assert base.get(rule), (rule, base)
     assert max(base["generate_ns_nu1e4"]) <= 16000
-    assert base["train:ns_nu1e4"] and base["infer:ns_nu1e4"]
-    assert max(base["train:ns_nu1e4"] | base["infer:ns_nu1e4"]) <= 16000
+    assert base["train:ns_nu1e4"]
+    assert max(base["train:ns_nu1e4"] | base["infer_ns_nu1e4"]) <= 16000
     doubled = copy.deepcopy(paper)
     doubled["data"]["chunk_size"] *= 2
     bigger = _dry_run_mem(tmp_path, doubled, "chunk2x")

@@ -69,7 +69,7 @@ def test_repo_profile_declares_what_the_workflow_needs() -> None:
     profile = yaml.safe_load((SLURM_PROFILE / "config.yaml").read_text())
     assert profile["executor"] == "slurm"
     assert {"runtime", "mem_mb"} <= set(profile["default-resources"])
-    for rule in ("train", "infer"):
+    for rule in ("train", "infer_heat", "infer_burgers"):
         assert profile["set-resources"][rule]["gpu"] == 1
         assert "cpus_per_task" not in profile["set-resources"][rule]
     assert "cpus_per_task" not in profile["default-resources"]

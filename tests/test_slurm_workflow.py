@@ -43,7 +43,7 @@ CLUSTER_ARGS = [
     # The node has 2 CPUs and no GPU: these replace the profile's set-threads and set-resources
     # (its default-resources, retries, logdir etc. still apply).
     "--set-threads", "generate_heat=1", "generate_burgers=1",
-    "--set-resources", "train:gpu=0", "infer:gpu=0",
+    "--set-resources", "train:gpu=0", "infer_heat:gpu=0", "infer_burgers:gpu=0",
     "--jobs", "8",
     "--latency-wait", "5",
 ]
@@ -167,7 +167,7 @@ def test_smoke_workflow_on_slurm_equals_the_local_run(slurm: OneNodeSlurm, smoke
         # threads (set-threads generate_*=1, 1 for the other rules) -> --cpus-per-task.
         assert _job_field(slurm, job_id, "TimeLimit") == "02:00:00"
         mem = _job_field(slurm, job_id, "MinMemoryNode")
-        computed = rule.group(1).startswith("generate_") or rule.group(1) in ("train", "infer")
+        computed = rule.group(1).startswith(("generate_", "infer_")) or rule.group(1) == "train"
         assert mem in ({f"{m}M" for m in planned_mem[rule.group(1)]} if computed else {"4000M"}), (rule, mem)
         assert _job_field(slurm, job_id, "NumCPUs") == "1"
     assert per_rule == planned

@@ -1,34 +1,58 @@
-# Inference stage: every trained model on every resolution of its PDE's ladder.
+# Inference stage: every trained model on every resolution of its PDE's ladder. One job per PDE
+# (infer_<pde>) evaluates all of the PDE's runs (models x seeds) in one process, so the few seconds
+# of torch/xarray start-up are paid once per PDE, not once per run; each run writes the same four
+# files a job of its own would.
+
+from types import SimpleNamespace
 
 
-rule infer:
-    input:
-        checkpoint="results/runs/{pde}/{model}/seed{seed}/model.pt",
-        info="results/runs/{pde}/{model}/seed{seed}/train_info.json",
-        tests=test_inputs,
-    output:
-        metrics="results/runs/{pde}/{model}/seed{seed}/metrics.csv",
-        examples="results/runs/{pde}/{model}/seed{seed}/examples.nc",
-        steps="results/runs/{pde}/{model}/seed{seed}/steps.csv",
-        spectra="results/runs/{pde}/{model}/seed{seed}/spectra.csv",
-    params:
-        ladder=ladder_of,
-        train_res=train_res_of,
-        fine_res=fine_res_of,
-        model_type=model_type,
-        n_examples=config["report"]["examples"],
-        pde_cfg=pde_config,
-        memory_budget_mb=config["data"]["memory_budget_mb"],
-        model_hyper=model_hyper,
-        expect=test_expect,
-    threads: 1
-    resources:
-        mem_mb=infer_mem,
-    log:
-        "logs/infer/{pde}_{model}_seed{seed}.log",
-    benchmark:
-        "results/benchmarks/infer/{pde}_{model}_seed{seed}.tsv"
-    conda:
-        "../../envs/opbench.yaml"
-    script:
-        "../scripts/infer_model.py"
+def infer_runs(pde):
+    """(wildcards-like object, run directory, seed) of each run of ``pde``, in ``run_keys`` order."""
+    return [(SimpleNamespace(pde=pde, model=m), run_dir(pde, m, s), s)
+            for m in pde_models(config, pde) for s in pde_seeds(config, pde)]
+
+
+def _make_infer_rule(pde):
+    runs = infer_runs(pde)
+    dirs = [d for _, d, _ in runs]
+    first = runs[0][0]
+
+    rule:
+        name:
+            f"infer_{pde}"
+        input:
+            checkpoints=[f"{d}/model.pt" for d in dirs],
+            infos=[f"{d}/train_info.json" for d in dirs],
+            tests=test_inputs(first),
+        output:
+            metrics=[f"{d}/metrics.csv" for d in dirs],
+            examples=[f"{d}/examples.nc" for d in dirs],
+            steps=[f"{d}/steps.csv" for d in dirs],
+            spectra=[f"{d}/spectra.csv" for d in dirs],
+        params:
+            pde=pde,
+            runs=[{"model": w.model, "seed": int(s), "model_type": model_type(w), "model_hyper": model_hyper(w)}
+                  for w, _, s in runs],
+            ladder=ladder_of(first),
+            train_res=train_res_of(first),
+            fine_res=fine_res_of(first),
+            n_examples=config["report"]["examples"],
+            pde_cfg=pde_config(first),
+            memory_budget_mb=config["data"]["memory_budget_mb"],
+            expect=test_expect(first),
+        threads: 1
+        resources:
+            mem_mb=max(infer_mem(w) for w, _, _ in runs),
+        log:
+            f"logs/infer/{pde}.log",
+        benchmark:
+            f"results/benchmarks/infer/{pde}.tsv"
+        conda:
+            "../../envs/opbench.yaml"
+        script:
+            "../scripts/infer_pde.py"
+
+
+for _pde in config["pdes"]:
+    if infer_runs(_pde):
+        _make_infer_rule(_pde)

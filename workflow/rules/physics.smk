@@ -44,18 +44,20 @@ rule physics_pinn_amortization:
         "../scripts/physics_pinn_amortization.py"
 
 
+# Both splits of a system in one job (one process start-up instead of two).
 rule physics_hamiltonian_data:
     output:
-        "results/data/hamiltonian/{system}_{split}.nc",
+        train="results/data/hamiltonian/{system}_train.nc",
+        test="results/data/hamiltonian/{system}_test.nc",
     params:
         settings=canonical(PHYSICS.get("hnn")),
         seed=config["seed"],
     wildcard_constraints:
         system="[a-z][a-z_]*",
     log:
-        "logs/physics_hamiltonian_data/{system}_{split}.log",
+        "logs/physics_hamiltonian_data/{system}.log",
     benchmark:
-        "results/benchmarks/physics_hamiltonian_data/{system}_{split}.tsv"
+        "results/benchmarks/physics_hamiltonian_data/{system}.tsv"
     conda:
         "../../envs/opbench.yaml"
     script:
