@@ -388,3 +388,12 @@ def test_a_single_rung_ladder_gets_no_invariance_verdict() -> None:
     (summary,) = summarize(resolution_ratios(metrics))
     text = summary_sentence(summary)
     assert text == "ns: only resolution 64 was evaluated, so there is no invariance verdict."
+
+
+def test_model_colours_stay_distinct_for_the_full_protocols_models() -> None:
+    """The central figure of configs/claims.yaml holds 12 models on one legend: none may share a colour."""
+    from opbench.report.figures import model_colours
+
+    names = [f"m{i}" for i in range(16)]
+    assert len(set(model_colours(names).values())) == 16
+    assert model_colours(["a", "b"]) == {k: v for k, v in model_colours(["a", "b", "c"]).items() if k != "c"}

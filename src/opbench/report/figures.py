@@ -22,7 +22,9 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLo
 from opbench.report.verdicts import seed_mean
 
 RunKey = tuple[str, str, int]
-_PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+# 16 distinct colours: the full protocol's central figure holds 12 models at once
+_PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+            "#bcbd22", "#7f7f7f", "#393b79", "#843c39", "#637939", "#7b4173", "#e7ba52", "#000000"]
 _DPI = 110
 
 
