@@ -22,7 +22,7 @@ run: venv
 	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
 	@echo "Report: $(CURDIR)/results/report/index.html"
 
-# The full claims protocol (configs/claims.yaml): estimated ~30 min on a quiet 2-core CPU, see its header.
+# The full claims protocol (configs/claims.yaml): 50 min measured on a shared 2-core CPU, see its header.
 claims: venv
 	$(BIN)/snakemake --cores $(CORES) --configfile configs/claims.yaml $(SNAKEMAKE_ARGS)
 	@echo "Report: $(CURDIR)/results/report/index.html"
