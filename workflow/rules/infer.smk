@@ -7,9 +7,11 @@ from types import SimpleNamespace
 
 
 def infer_runs(pde):
-    """(wildcards-like object, run directory, seed) of each run of ``pde``, in ``run_keys`` order."""
+    """(wildcards-like object, run directory, seed) of each run of ``pde``, sorted by model name and
+    seed: the job's params do not depend on the order of the config's models (the page's order), so
+    reordering them reruns the report alone."""
     return [(SimpleNamespace(pde=pde, model=m), run_dir(pde, m, s), s)
-            for m in pde_models(config, pde) for s in pde_seeds(config, pde)]
+            for m in sorted(pde_models(config, pde)) for s in sorted(pde_seeds(config, pde))]
 
 
 def _make_infer_rule(pde):
