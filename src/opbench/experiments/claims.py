@@ -314,7 +314,8 @@ def multiscale(m: pd.DataFrame, contender: str, reference: str) -> ClaimResult:
 
     bands = m[m["kind"] == "band"]
     nus = sorted(bands["nu"].unique(), reverse=True)
-    own_ratio = own_band_log_ratio(m, contender, reference, "high")
+    own = own_band_table(m)
+    own_ratio = own_band_log_ratio(m, contender, reference, "high", own=own)
     diffs = list((own_ratio or band_log_ratio(m, contender, reference, "high")).values())
     details = [(f"{contender} vs {reference}: mean over nu of log(raw band error ratio), {b} band",
                 mean_interval(list(band_log_ratio(m, contender, reference, b).values())))
@@ -325,7 +326,6 @@ def multiscale(m: pd.DataFrame, contender: str, reference: str) -> ClaimResult:
                         mean_interval(list(band_log_ratio(g, contender, reference, "high").values()))))
         for (model, band), gm in g.groupby(["model", "band"], sort=False):
             details.append((f"nu={nu:g}, {model}: {band}-band relative error", mean_interval(list(gm["rel_l2"]))))
-    own = own_band_table(m)
     for (nu, model, band), gm in own.groupby(["nu", "model", "band"], sort=False):
         if band == "high":
             details.append((f"nu={nu:g}, {model}: high-band error over the truth's own high-band content "

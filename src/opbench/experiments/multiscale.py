@@ -97,27 +97,37 @@ def own_band_table(m: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _paired_log_ratios(err: pd.Series, contender: str, reference: str) -> dict[int, float]:
+    """Per seed: mean over viscosities of log(err contender / err reference), ``err`` indexed by
+    (model, nu, seed). Only seeds for which both models have a positive error at every viscosity count
+    (runs paired by seed index)."""
+    nus = sorted(err.index.get_level_values("nu").unique())
+    by_model = err.index.get_level_values("model")
+    seeds = sorted(set(err[by_model == contender].index.get_level_values("seed"))
+                   & set(err[by_model == reference].index.get_level_values("seed")))
+    out = {}
+    for s in seeds:
+        pairs = [(err.get((contender, nu, s), np.nan), err.get((reference, nu, s), np.nan)) for nu in nus]
+        if pairs and all(c > 0 and r > 0 for c, r in pairs):
+            out[int(s)] = float(np.mean([np.log(c / r) for c, r in pairs]))
+    return out
+
+
 def own_band_log_ratio(m: pd.DataFrame, contender: str, reference: str, band: str = "high",
-                       cap: float = 1.0) -> dict[int, float]:
+                       cap: float = 1.0, own: pd.DataFrame | None = None) -> dict[int, float]:
     """Per seed: mean over viscosities of log(own-band error of the contender / that of the reference),
-    each capped at ``cap`` (1: what a zero prediction scores in the band, ``own_band_table``).
+    each capped at ``cap`` (1: what a zero prediction scores in the band, ``own_band_table``; pass
+    ``own`` when it is already computed).
 
     The cap is the oracle: a model worse than predicting zero in a band has no skill there, and two
     such models tie (log 1 / 1 = 0) instead of a ratio of the noise they add. Seeds are paired as in
     ``band_log_ratio``; empty when the runs have no enstrophy spectra."""
-    own = own_band_table(m)
+    own = own_band_table(m) if own is None else own
     if own.empty:
         return {}
     own = own[own["band"] == band]
     err = own.groupby(["model", "nu", "seed"])["own_rel_l2"].mean().clip(lower=1e-12, upper=cap)
-    nus = sorted(own["nu"].unique())
-    out = {}
-    seeds = sorted(set(own.loc[own["model"] == contender, "seed"]) & set(own.loc[own["model"] == reference, "seed"]))
-    for s in seeds:
-        logs = [np.log(err.get((contender, nu, s), np.nan) / err.get((reference, nu, s), np.nan)) for nu in nus]
-        if logs and np.all(np.isfinite(logs)):
-            out[int(s)] = float(np.mean(logs))
-    return out
+    return _paired_log_ratios(err, contender, reference)
 
 
 def band_log_ratio(m: pd.DataFrame, contender: str, reference: str, band: str = "high") -> dict[int, float]:
@@ -126,21 +136,7 @@ def band_log_ratio(m: pd.DataFrame, contender: str, reference: str, band: str = 
     Only seeds for which both models have a positive error at every viscosity count (paired by seed).
     """
     b = m[(m["kind"] == "band") & (m["band"] == band)] if "kind" in m else m[m["band"] == band]
-    nus = sorted(b["nu"].unique())
-    err = b.groupby(["model", "nu", "seed"])["rel_l2"].mean()
-    out = {}
-    seeds = sorted(set(b.loc[b["model"] == contender, "seed"]) & set(b.loc[b["model"] == reference, "seed"]))
-    for s in seeds:
-        logs = []
-        for nu in nus:
-            c, r = err.get((contender, nu, s), np.nan), err.get((reference, nu, s), np.nan)
-            if not (c > 0 and r > 0):
-                break
-            logs.append(np.log(c / r))
-        else:
-            if logs:
-                out[int(s)] = float(np.mean(logs))
-    return out
+    return _paired_log_ratios(b.groupby(["model", "nu", "seed"])["rel_l2"].mean(), contender, reference)
 
 
 def figure(m: pd.DataFrame, path: Path) -> Path:
