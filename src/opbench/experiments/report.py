@@ -10,7 +10,8 @@ from typing import Any
 import pandas as pd
 
 from opbench.experiments import claims as C
-from opbench.experiments.registry import claim_specs, get_claim
+from opbench.experiments.plan import claim_titles
+from opbench.experiments.registry import claim_specs
 from opbench.experiments.stats import decide, holm_outcomes, robustness
 from opbench.report import html as h
 
@@ -207,10 +208,10 @@ def _summary_table(claims: Sequence[Mapping[str, Any]]) -> str:
     variants = any(c.get("best_variant") for c in claims)
     head = ("claim", "verdict", "effect [95% interval]", *(("best Transformer variant",) if variants else ()),
             "at every budget", "errors of the models compared")
-    body = []
+    body, titles = [], claim_titles()
     for c in claims:
         variant = (f"{c['best_variant']}: {c['variant_verdict']}" if c.get("best_variant") else "–")
-        short = get_claim(c["key"]).title if c["key"] in {s.key for s in claim_specs()} else c["title"]
+        short = titles.get(c["key"], (0, c["title"]))[1]  # a claim no longer registered keeps its statement
         cells = [f'<a href="#claim-{h.esc(c["key"])}" title="{h.esc(c["title"])}">{h.esc(c["claim"])}. '
                  f"{h.esc(short)}</a>",
                  f"<strong>{h.esc(c['verdict'])}</strong>",
