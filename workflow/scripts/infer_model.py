@@ -3,17 +3,12 @@
 import json
 import sys
 
-import torch
-
-from opbench.errors import one_line_errors
 from opbench.evaluation.ladder import evaluate_ladder
+from opbench.training.job import start_torch_job
 from opbench.training.tasks import task_of_pde
 
-one_line_errors()  # an opbench error ends the job with one line in the log, not a traceback
 sm = snakemake  # noqa: F821 - injected by Snakemake
-sys.stderr = open(sm.log[0], "w", buffering=1)
-torch.set_num_threads(max(1, sm.threads))
-torch.use_deterministic_algorithms(True, warn_only=True)
+start_torch_job(sm.log[0], sm.threads)
 p = sm.params
 wc = sm.wildcards
 with open(sm.input.info) as fh:

@@ -4,21 +4,16 @@ import json
 import os
 import sys
 
-import torch
-
 from opbench.atomic import atomic_write_text
-from opbench.errors import one_line_errors
 from opbench.seeding import stream
 from opbench.solvers import get_pde
 from opbench.training.datasets import NetCDFPairs, open_pairs
+from opbench.training.job import start_torch_job
 from opbench.training.tasks import task_of_pde
 from opbench.training.trainer import TrainConfig, train_pairs
 
-one_line_errors()  # an opbench error ends the job with one line in the log, not a traceback
 sm = snakemake  # noqa: F821 - injected by Snakemake
-sys.stderr = open(sm.log[0], "w", buffering=1)
-torch.set_num_threads(max(1, sm.threads))
-torch.use_deterministic_algorithms(True, warn_only=True)
+start_torch_job(sm.log[0], sm.threads)
 p = sm.params
 wc = sm.wildcards
 task = task_of_pde(p.pde_cfg)  # static a -> u, or rollout windows (history snapshots -> next)
