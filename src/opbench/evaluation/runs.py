@@ -17,7 +17,6 @@ from typing import Any, TextIO
 import pandas as pd
 from tqdm.auto import tqdm
 
-from opbench.data.netcdf import open_checked
 from opbench.evaluation.ladder import evaluate_ladder
 from opbench.training.checkpoint import load_checkpoint
 from opbench.training.tasks import Task
@@ -39,14 +38,12 @@ class RunToEvaluate:
     expect_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
 
-def check_runs(runs: Sequence[RunToEvaluate], test_files: Mapping[int, str | Path],
-               expect_data: Mapping[str, Any] | None = None) -> None:
-    """Refuse a bad checkpoint or test file of any run (one line naming it) before any inference runs."""
+def check_runs(runs: Sequence[RunToEvaluate]) -> None:
+    """Refuse a bad checkpoint of any run (one line naming it) before any inference runs. The test
+    files need no check here: the first run's ``evaluate_ladder`` checks every one before it writes."""
     for run in runs:
         load_checkpoint(run.checkpoint, device="cpu", expect_model=run.expect_model,
                         expect_kwargs=dict(run.expect_kwargs))
-    for res, path in sorted(test_files.items()):
-        open_checked(path, expect_res=int(res), expect=expect_data).close()
 
 
 def evaluate_runs(runs: Sequence[RunToEvaluate], *, test_files: Mapping[int, str | Path], task: Task,
@@ -54,8 +51,9 @@ def evaluate_runs(runs: Sequence[RunToEvaluate], *, test_files: Mapping[int, str
                   expect_data: Mapping[str, Any] | None = None, log: TextIO | None = None,
                   progress: bool = True) -> list[pd.DataFrame]:
     """Evaluate each run on every rung of ``test_files`` in turn, writing its metrics, examples, steps and
-    spectra; every checkpoint and test file is checked first. Returns the runs' metrics tables."""
-    check_runs(runs, test_files, expect_data)
+    spectra; every checkpoint is checked first, and every test file before the first run writes. Returns
+    the runs' metrics tables."""
+    check_runs(runs)
     tables = []
     for run in tqdm(runs, desc="infer", unit="run", disable=not progress, file=log or sys.stderr):
         with open(run.train_info) as fh:
