@@ -57,11 +57,6 @@ def dataset(a: np.ndarray, u: np.ndarray, x: np.ndarray, attrs: Mapping[str, Any
     )
 
 
-def test_inputs(seed: int, pde: str, cfg: Mapping[str, Any], n: int, n_fine: int) -> np.ndarray:
-    """The first ``n`` test inputs of the base data stage, drawn again on the fine grid (same streams)."""
-    return periodic_grf(sample_streams(seed, pde, "test", range(n)), n_fine, **cfg["grf"])
-
-
 def family_inputs(name: str, rngs: Sequence[np.random.Generator], n_fine: int, grf: Mapping[str, float],
                   rms: float) -> np.ndarray:
     """Inputs of one family on the fine periodic grid, zero mean, scaled to root-mean-square ``rms``."""
