@@ -3,8 +3,9 @@
 import numpy as np
 import pandas as pd
 
+from opbench.experiments.claim_results import compute_claims_by_budget
+from opbench.experiments.claims_fragment import claims_fragments
 from opbench.experiments.plan import budget_recipe, budgets, cell_dir
-from opbench.experiments.report import claims_html, compute_claims_by_budget
 from opbench.experiments.stats import robustness
 
 
@@ -58,7 +59,7 @@ def test_a_verdict_that_flips_with_budget_is_reported_as_depending_on_it():
                                     exp, [32, 64, 128])[0]
     assert same.robustness == "robust"
     payload = {"claims": [r.row()]}
-    front, _ = claims_html(payload)
+    front, _ = claims_fragments(payload)
     assert "at each budget" in front and "depends on budget: holds at 1x -&gt; equivalent at 4x" in front
 
 
@@ -77,9 +78,10 @@ def test_each_seed_draws_its_own_nested_training_data():
 
 
 def test_the_page_labels_a_reduced_protocol():
-    front, _ = claims_html({"claims": [], "protocol": "reduced", "seeds": [0, 1, 2, 3, 4], "budgets": ["1x", "4x"]})
+    front, _ = claims_fragments({"claims": [], "protocol": "reduced", "seeds": [0, 1, 2, 3, 4],
+                                 "budgets": ["1x", "4x"]})
     assert "Reduced protocol" in front and "5 seeds" in front and "1x, 4x" in front
-    front, _ = claims_html({"claims": [], "protocol": "full", "seeds": [0], "budgets": ["1x"]})
+    front, _ = claims_fragments({"claims": [], "protocol": "full", "seeds": [0], "budgets": ["1x"]})
     assert "Full protocol" in front and "Reduced" not in front
 
 

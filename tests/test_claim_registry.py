@@ -13,9 +13,10 @@ import yaml
 
 from opbench.config import ConfigError, validate_config
 from opbench.experiments import claims as C
+from opbench.experiments.claim_results import compute_claims
+from opbench.experiments.claims_fragment import claims_fragments
 from opbench.experiments.plan import claim_cells, claim_titles, enabled_claims
 from opbench.experiments.registry import ClaimSpec, MeasureContext, claim_specs, get_claim, register, unregister
-from opbench.experiments.report import claims_html, compute_claims
 
 SMOKE = Path(__file__).resolve().parents[1] / "configs" / "smoke.yaml"
 
@@ -86,7 +87,7 @@ def test_a_toy_claim_reaches_the_plan_the_config_check_and_the_table(toy, tmp_pa
     assert row["mean"] == pytest.approx(np.log(3.0))
     assert (tmp_path / "toy.png").read_text() == "toy figure"
     assert [r.verdict for r in results[:6]] == ["not run"] * 6
-    front, sections = claims_html({"claims": [r.row() | {"details": [], "figure": None} for r in results]})
+    front, sections = claims_fragments({"claims": [r.row() | {"details": [], "figure": None} for r in results]})
     assert "7. A toy claim" in front and 'href="#claim-toy"' in front and 'id="claim-toy"' in sections
 
 

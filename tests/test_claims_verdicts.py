@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from opbench.experiments import claims as C
+from opbench.experiments.claim_results import apply_margin_and_holm, compute_claims
+from opbench.experiments.claims_fragment import claims_fragments
 from opbench.experiments.convergence import run_epochs, unconverged_runs
-from opbench.experiments.report import apply_margin_and_holm, claims_html, compute_claims
 from opbench.models import build_model
 from opbench.training import Normalizer, save_checkpoint
 
@@ -99,7 +100,7 @@ def test_not_converged_runs_are_read_from_checkpoints_and_train_info(tmp_path) -
                              unconverged={"discretization": unconverged_runs(paths)})
     row = results[0].row()
     assert row["n_unconverged"] == 2 and "navier_stokes/fno/seed2" in row["unconverged"]
-    front, sections = claims_html({"claims": [r.row() | {"details": [], "figure": None} for r in results]})
+    front, sections = claims_fragments({"claims": [r.row() | {"details": [], "figure": None} for r in results]})
     assert "<th>not converged</th>" in front and "<td>2 runs</td>" in front and "<th>p (Holm)</th>" in front
     assert "heat/transformer/r32_n8/seed0" in sections and "margin 0.262" in sections
     assert front.count("<td>none</td>") == 0  # the five 'not run' rows show a dash, not 'none'
@@ -120,10 +121,10 @@ def test_the_best_transformer_variant_is_judged_beside_the_plain_one() -> None:
     assert r.variant.contender == "transformer_point" and r.variant.verdict == "equivalent"
     row = r.row()
     assert row["best_variant"] == "transformer_point" and row["variant_verdict"] == "equivalent"
-    front, _ = claims_html({"claims": [row | {"details": [], "figure": None}]})
+    front, _ = claims_fragments({"claims": [row | {"details": [], "figure": None}]})
     assert "<th>best Transformer variant</th>" in front and "transformer_point: 0 [" in front
     # without variants the column is not shown
-    front, _ = claims_html({"claims": [compute_claims(m, _exp(), [32, 64, 128])[0].row() | {"details": []}]})
+    front, _ = claims_fragments({"claims": [compute_claims(m, _exp(), [32, 64, 128])[0].row() | {"details": []}]})
     assert "best Transformer variant" not in front
 
 

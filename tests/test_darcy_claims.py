@@ -230,8 +230,8 @@ def test_workflow_measures_claims_1_3_4_5_on_darcy(tmp_path: Path) -> None:
     fam = m["input_families"]
     assert set(fam["family"]) == {"grf", *FAMILIES} and np.isfinite(fam["abs_err"]).all()
     # the claims table's rows for Darcy: a verdict for each of the four claims (the report's "other PDEs")
+    from opbench.experiments.claim_results import compute_claims_by_budget
     from opbench.experiments.plan import pde_exp
-    from opbench.experiments.report import compute_claims_by_budget
 
     results = compute_claims_by_budget({1: m}, pde_exp(cfg["experiments"], "darcy"), [5, 9, 17], None, {1: {}})
     verdicts = {r.key: r.verdict for r in results}

@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from opbench.experiments import claims as C
+from opbench.experiments.claim_results import compute_claims
+from opbench.experiments.claims_fragment import claims_fragments
 from opbench.experiments.data import (
     eval_trig,
     exact_antiderivative,
@@ -15,7 +17,6 @@ from opbench.experiments.data import (
     trapezoid_antiderivative,
     trig_coefficients,
 )
-from opbench.experiments.report import claims_html, compute_claims
 from opbench.seeding import stream
 from opbench.solvers.grf import periodic_grf
 
@@ -94,7 +95,7 @@ def test_compute_claims_fills_stub_rows_and_html_links_sections() -> None:
     assert [r.verdict for r in results] == ["holds"] + ["not run"] * 5
     assert results[5].experiment == "not run: disabled in the config"
     payload = {"claims": [r.row() | {"details": [], "figure": None} for r in results]}
-    front, sections = claims_html(payload)
+    front, sections = claims_fragments(payload)
     assert 'href="#claim-discretization"' in front and 'id="claim-discretization"' in sections
     assert front.count("<tr") == 2 * 7  # the summary and the full table: header + six claims each
 
@@ -134,7 +135,7 @@ def test_discretization_section_names_invariant_and_non_invariant_models() -> No
     payload = {"claims": [{"claim": 1, "key": "discretization", "title": "t", "experiment": "e", "effect": "x",
                            "mean": 1.0, "low": 0.5, "high": 1.5, "n_seeds": 3, "verdict": "holds",
                            "details": details, "figure": None}]}
-    _, sections = claims_html(payload)
+    _, sections = claims_fragments(payload)
     assert "(invariant): fno, galerkin;" in sections and "(not invariant): transformer." in sections
 
 

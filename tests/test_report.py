@@ -356,7 +356,7 @@ def test_page_escapes_user_text(built):
     text = built["text"]
     assert "<script>" not in text and "alert(1)</script>" not in text
     assert "Results &lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in text
-    assert "<img src=x" not in text and "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in text
+    assert "<img src=x" not in text and "&lt;img src=x onerror=&#34;alert(2)&#34;&gt;" in text
     assert "interpolated" in text  # the claim states how models are run off their grid
 
 

@@ -32,7 +32,8 @@ from test_report import (
     make_metrics,
 )
 
-from opbench.experiments.report import compute_claims
+from opbench.experiments.claim_results import compute_claims
+from opbench.experiments.claims_fragment import claims_fragments
 from opbench.report import build_report
 
 pytestmark = pytest.mark.slow
@@ -114,7 +115,9 @@ def page(tmp_path_factory) -> Path:
         "burgers": {"type": "burgers", "params": {"nu": 0.1, "T": 1.0}, "grf": {"alpha": 2.0, "tau": 5.0},
                     "train_res": 64, "ladder": [16, 32, 64, 128, 256], "samples": {"train": 512, "test": 128}},
         "darcy": {"type": "darcy", "train_res": TRAIN_2D, "ladder": LADDER_2D}}}
-    return build_report(metrics, histories, examples, config, {"opbench": "test"}, out, claims=payload)
+    front, sections = claims_fragments(payload)  # as the exp_claims rule writes them
+    return build_report(metrics, histories, examples, config, {"opbench": "test"}, out,
+                        fragments={"claims": front, "claim_sections": sections})
 
 
 def _probe(page: Path) -> dict:

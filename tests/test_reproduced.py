@@ -62,7 +62,7 @@ def test_the_page_section_links_each_row_and_escapes_its_text() -> None:
     cells = [_cell("opbench FNO", 1024), _cell("neuraloperator here", 1024)]
     html = section(cells, "../../docs/REPRODUCTION.md")
     assert '<a href="../../docs/REPRODUCTION.md#burgers-s1024">1024</a>' in html
-    assert '<tr class="reproduced">' in html and "<strong>reproduced at the paper&#x27;s budget</strong>" in html
+    assert '<tr class="reproduced">' in html and "<strong>reproduced at the paper&#39;s budget</strong>" in html
 
 
 @pytest.mark.parametrize(("line", "message"), [
@@ -86,5 +86,5 @@ def test_the_runs_own_table_states_its_budget_beside_the_errors() -> None:
     table = pd.DataFrame([{"s": 256, **{c: None for c in COLUMNS[1:] + TIME_COLUMNS},
                            "opbench FNO": 0.00123, "opbench FNO train s": 42.0}])
     html = html_section(table, budget_line(30, 200))
-    assert "NOT the paper&#x27;s budget" in html and "0.0012" in html and ">42<" in html
+    assert "NOT the paper&#39;s budget" in html and "0.0012" in html and ">42<" in html
     assert html.count("not run") == len(COLUMNS + TIME_COLUMNS) - 3  # s, the error and its time are set

@@ -263,7 +263,7 @@ def test_claims_table_has_a_verdict_for_every_claim(smoke_run: Path, cfg: dict) 
     assert html.index("<h2>Claims</h2>") < html.index("<h2>Verdicts</h2>")  # on the front of the page
     for key in ("discretization", "quadrature", "finite_vectors", "scale", "input_families", "multiscale"):
         assert f'id="claim-{key}"' in html and (smoke_run / f"results/report/figures/claims/{key}.png").is_file()
-    assert "own high-band error, capped at the zero prediction&#x27;s 1, transformer / fno" in html
+    assert "own high-band error, capped at the zero prediction&#39;s 1, transformer / fno" in html
     assert "<th>not converged</th>" in html and "<th>p (Holm)</th>" in html
     assert "<th>best Transformer variant</th>" in html
     # an experiment model's own training changes (transformer_point: 3 epochs) reach its runs

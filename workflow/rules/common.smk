@@ -235,7 +235,7 @@ def physics_section_input(wildcards):
 
 
 def physics_targets():
-    return ["results/report/physics_claims.csv"] if PHYSICS else []
+    return ["results/report/physics/claims.html"] if PHYSICS else []
 
 
 def pinn_operator_metrics(wildcards):

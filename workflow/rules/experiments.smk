@@ -168,6 +168,8 @@ if EXP:
         output:
             table="results/experiments/claims.json",
             csv="results/report/claims.csv",
+            front="results/report/claims/front.html",
+            sections="results/report/claims/sections.html",
             figures=claim_figures(),
         params:
             exp=canonical(EXP),

@@ -187,4 +187,4 @@ def claims_inputs():
     """What the report reads from the experiments (nothing when the config has none)."""
     if not EXP:
         return []
-    return ["results/experiments/claims.json", *claim_figures()]
+    return ["results/report/claims/front.html", "results/report/claims/sections.html", *claim_figures()]

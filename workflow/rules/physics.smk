@@ -116,6 +116,7 @@ rule physics_report:
     output:
         section="results/report/physics/section.html",
         claims="results/report/physics_claims.csv",
+        claims_html="results/report/physics/claims.html",
         figures=report(physics_figures(), caption="../report/figure.rst", category="Physics"),
     params:
         config=canonical(config),

@@ -42,7 +42,7 @@ rule report:
         physics=physics_section_input,
         physics_claims=physics_targets(),
         reproduced=REPRODUCED_RECORD,
-        reproduction=repro_table_csv(),
+        reproduction=repro_table_html(),
     output:
         html=report(
             "results/report/index.html",
@@ -57,7 +57,6 @@ rule report:
     params:
         runs=run_keys(),
         config=canonical(config),
-        repro_budget=canonical(repro_budget()) if REPRO else {},
     log:
         "logs/report/all.log",
     benchmark:

@@ -71,6 +71,7 @@ if REPRO:
         output:
             csv=f"results/reproduction/{REPRO['pde']}/table.csv",
             md=f"results/reproduction/{REPRO['pde']}/table.md",
+            html=f"results/reproduction/{REPRO['pde']}/table.html",
         params:
             kinds=repro_kinds(),
             pde_type=pde_cfg(REPRO["pde"])["type"],

@@ -62,9 +62,9 @@ def repro_targets():
 REPRODUCED_RECORD = str(Path(workflow.basedir) / "docs" / "reproduced.csv")
 
 
-def repro_table_csv():
-    """This configuration's own reproduction table, for the page (none without a `reproduction` section)."""
-    return [f"results/reproduction/{REPRO['pde']}/table.csv"] if REPRO else []
+def repro_table_html():
+    """This configuration's own reproduction table as a page fragment (none without a `reproduction` section)."""
+    return [f"results/reproduction/{REPRO['pde']}/table.html"] if REPRO else []
 
 
 def repro_budget():

@@ -1,6 +1,6 @@
-"""Snakemake adapter: build the HTML report from the metrics, histories and examples."""
+"""Snakemake adapter: build the HTML report from the metrics, histories and examples, and place the
+fragments the claims, physics and reproduction rules wrote."""
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -13,7 +13,7 @@ import xarray as xr
 from opbench import __version__
 from opbench.config import config_hash
 from opbench.errors import one_line_errors
-from opbench.report import reproduced, reproduction
+from opbench.report import reproduced
 from opbench.report.build import build_report
 
 one_line_errors()  # an opbench error ends the job with one line in the log, not a traceback
@@ -33,27 +33,31 @@ provenance = {
     "config hash": config_hash(sm.params.config),
 }
 spectra = [f for f in (pd.read_csv(path) for path in sm.input.spectra) if not f.empty]
-claims = None
-if sm.input.claims:
-    with open(sm.input.claims[0]) as fh:
-        claims = json.load(fh)
-# The recorded reproductions (every page), linked to docs/REPRODUCTION.md, then this run's own table.
+
+
+def fragment(paths: list[str], name: str) -> str:
+    """The fragment ``name``.html among a rule's outputs (empty when that rule is not in this run)."""
+    return "".join(Path(p).read_text(encoding="utf-8") for p in paths if Path(p).name == f"{name}.html")
+
+
+# The recorded reproductions (every page), linked to docs/REPRODUCTION.md; every other section was
+# written as a fragment by the rule that owns its data.
 doc = Path(sm.input.reproduced).with_name("REPRODUCTION.md")
-repro_section = reproduced.section(reproduced.load(sm.input.reproduced),
-                                   os.path.relpath(doc, Path(sm.output.html).parent))
-if sm.input.reproduction:
-    b = sm.params.repro_budget
-    repro_section += reproduction.html_section(pd.read_csv(sm.input.reproduction[0]),
-                                               reproduction.budget_line(int(b["epochs"]), int(b["n_train"])))
+fragments = {
+    "claims": fragment(sm.input.claims, "front"),
+    "claim_sections": fragment(sm.input.claims, "sections"),
+    "physics_claims": fragment(sm.input.physics_claims, "claims"),
+    "reproduced": reproduced.section(reproduced.load(sm.input.reproduced),
+                                     os.path.relpath(doc, Path(sm.output.html).parent)),
+    "reproduction": fragment(sm.input.reproduction, "table"),
+    "physics": fragment(sm.input.physics, "section"),
+}
 page = build_report(
     pd.read_csv(sm.input.metrics), histories, examples, sm.params.config, provenance,
     Path(sm.output.html).parent,
     steps=pd.read_csv(sm.input.steps),
     spectra=pd.concat(spectra, ignore_index=True) if spectra else None,
-    claims=claims,
-    extra_claims=pd.concat([pd.read_csv(p) for p in sm.input.physics_claims], ignore_index=True)
-    if sm.input.physics_claims else None,
-    extra_sections=[repro_section] + [Path(p).read_text(encoding="utf-8") for p in sm.input.physics],
+    fragments=fragments,
 )
 missing = [f for f in sm.output.figures if not Path(f).exists()]
 if missing:

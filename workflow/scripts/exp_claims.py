@@ -8,10 +8,11 @@ import pandas as pd
 
 from opbench.atomic import atomic_write_text
 from opbench.evaluation.ladder import write_csv_atomic
+from opbench.experiments.claim_results import DEFAULT_ALPHA, compute_claims_by_budget
 from opbench.experiments.claims import cost_text
+from opbench.experiments.claims_fragment import claims_fragments
 from opbench.experiments.convergence import run_costs, unconverged_runs
 from opbench.experiments.plan import measurements_name, pde_exp
-from opbench.experiments.report import DEFAULT_ALPHA, compute_claims_by_budget
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
@@ -48,4 +49,7 @@ payload = {"alpha": p.exp.get("alpha", DEFAULT_ALPHA), "budgets": [f"{b}x" for b
            "claims": claims}
 atomic_write_text(sm.output.table, json.dumps(payload, indent=2, allow_nan=True))
 write_csv_atomic(pd.DataFrame([r.row() for r in results]), sm.output.csv)
+front, sections = claims_fragments(json.loads(json.dumps(payload, allow_nan=True)))  # the page's, as the JSON says
+atomic_write_text(sm.output.front, front)
+atomic_write_text(sm.output.sections, sections)
 print(pd.DataFrame([r.row() for r in results]).to_string(), file=sys.stderr)

@@ -3,9 +3,11 @@
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from opbench.atomic import atomic_write_text
 from opbench.evaluation.ladder import write_csv_atomic
-from opbench.report.physics import physics_section
+from opbench.report.physics import claims_rows_fragment, physics_section
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 sys.stderr = open(sm.log[0], "w", buffering=1)
@@ -13,6 +15,7 @@ section = Path(sm.output.section)
 html, claims = physics_section(list(sm.input), Path(sm.output.figures[0]).parent)
 atomic_write_text(section, html)
 write_csv_atomic(claims, sm.output.claims)
+atomic_write_text(sm.output.claims_html, claims_rows_fragment(pd.read_csv(sm.output.claims)))  # the page's rows
 missing = [f for f in sm.output.figures if not Path(f).exists()]
 if missing:
     raise RuntimeError(f"physics report did not write the figures {missing}")

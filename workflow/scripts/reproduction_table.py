@@ -6,7 +6,7 @@ import pandas as pd
 
 from opbench.atomic import atomic_write_text
 from opbench.errors import one_line_errors
-from opbench.report.reproduction import budget_line, markdown, reproduction_table, transfer_table
+from opbench.report.reproduction import budget_line, html_section, markdown, reproduction_table, transfer_table
 
 one_line_errors()
 sm = snakemake  # noqa: F821 - injected by Snakemake
@@ -19,4 +19,6 @@ atomic_write_text(sm.output.csv, table.to_csv(index=False, float_format="%.6g"))
 # The smallest budget of any model decides whether the table may be called a reproduction.
 budget = budget_line(int(p.budget["epochs"]), int(p.budget["n_train"]))
 atomic_write_text(sm.output.md, markdown(table, transfer_table(metrics), budget, p.notes))
+# the page's fragment, from the CSV as written (the numbers a reader of the CSV sees)
+atomic_write_text(sm.output.html, html_section(pd.read_csv(sm.output.csv), budget))
 print(table.to_string(), file=sys.stderr)

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from opbench.report.figures import data_ticks_x, model_colours, readable_log_y, save_figure
+from opbench.plotting import data_ticks_x, model_colours, readable_log_y, save_figure
 
 
 def _stats(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:

@@ -26,7 +26,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from opbench.evaluation.bands import BANDS
-from opbench.report.figures import model_colours, save_figure
+from opbench.plotting import model_colours, save_figure
 
 BAND_COLUMNS = {b: f"rel_l2_{b}" for b in BANDS}
 

@@ -1,6 +1,6 @@
 """Intervals, tests and verdicts over seeds: pure functions on numbers (issue 11).
 
-Interval: ``mean_interval``, the mean and its two-sided Student-t interval
+Interval: ``mean_interval`` (``opbench.intervals``), the mean and its two-sided Student-t interval
 ``mean +/- t_{(1+level)/2, n-1} s / sqrt(n)``, the one interval function of the report (claims
 and the physics rows alike). The t-interval rather than a bootstrap over 3 to 5 seeds, because a
 bootstrap cannot be wider than the observed range and so understates the uncertainty badly;
@@ -31,42 +31,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sstats
 
+from opbench.intervals import Interval, mean_interval  # noqa: F401 - the claims code imports them from here
+from opbench.intervals import finite as _finite
+
 OUTCOMES = ("holds", "does not hold", "equivalent", "inconclusive")
-
-
-@dataclass(frozen=True)
-class Interval:
-    """Mean and interval of an effect over ``n`` seeds."""
-
-    mean: float
-    low: float
-    high: float
-    n: int
-
-    def text(self, fmt: str = ".3g") -> str:
-        if not math.isfinite(self.mean):
-            return "–"
-        return f"{self.mean:{fmt}} [{self.low:{fmt}}, {self.high:{fmt}}]"
-
-
-def _finite(values: Sequence[float]) -> np.ndarray:
-    return np.asarray([v for v in values if np.isfinite(v)], dtype=np.float64)
-
-
-def mean_interval(values: Sequence[float], level: float = 0.95) -> Interval:
-    """Student-t interval of the mean of ``values`` (non-finite values dropped).
-
-    One finite value gives an infinite interval around it; none gives NaNs.
-    """
-    x = _finite(values)
-    n = int(x.size)
-    if n == 0:
-        return Interval(math.nan, math.nan, math.nan, 0)
-    mean = float(x.mean())
-    if n == 1:
-        return Interval(mean, -math.inf, math.inf, 1)
-    half = float(sstats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
-    return Interval(mean, mean - half, mean + half, n)
 
 
 def verdict(interval: Interval, direction: int = 1, threshold: float = 0.0) -> str:

@@ -1,17 +1,21 @@
-"""Assemble the HTML report: figures, verdicts, tables and provenance, written atomically."""
+"""Assemble the HTML report: its own sections (verdicts, setup, metrics, figures, cost, provenance)
+and the fragments other rules wrote (claims, physics, reproduction), through the page template."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import xarray as xr
+from markupsafe import Markup
 
 from opbench.atomic import atomic_write_text
-from opbench.report import html as h
+from opbench.render.formatting import number, plain
+from opbench.render.html import render, table_data
 from opbench.report.figures import (
     RunKey,
     is_2d,
@@ -43,35 +47,14 @@ CLAIM = (
 )
 
 
-def _num(fmt: str) -> Any:
-    def f(v: object) -> str:
-        if v is None or (isinstance(v, float) and not math.isfinite(v)):
-            return "–"
-        return format(v, fmt)
-
-    return f
-
-
-def _int(v: object) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "–"
-    return f"{round(float(v)):,}"
+def _num(spec: str) -> Callable[[object], str]:
+    """``formatting.number`` with ``spec``, as a per-column cell formatter."""
+    return partial(number, spec=spec)
 
 
 def _order(configured: Mapping[str, Any] | None, found: list[str]) -> list[str]:
     """Names in config order, then any found in the metrics but not configured."""
     return list(dict.fromkeys([*(k for k in (configured or {}) if k in found), *found]))
-
-
-def _value(v: object) -> str:
-    """A config value as a reader sees it: 0.001 not 1.0e-3, lists comma-separated."""
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    if isinstance(v, list | tuple):
-        return ", ".join(_value(x) for x in v)
-    return str(v)
 
 
 def _flat(spec: Mapping[str, Any], skip: set[str], prefix: str = "") -> list[tuple[str, str]]:
@@ -83,23 +66,22 @@ def _flat(spec: Mapping[str, Any], skip: set[str], prefix: str = "") -> list[tup
         if isinstance(v, Mapping):
             rows += _flat(v, set(), f"{prefix}{k}.")
         else:
-            rows.append((f"{prefix}{k}", _value(v)))
+            rows.append((f"{prefix}{k}", plain(v)))
     return rows
 
 
-def _param_cards(entries: Mapping[str, Mapping[str, Any]], names: list[str], skip: set[str], summary: str) -> str:
-    """One small name/value table per entry, side by side (wrapping), captioned with its name; folded
-    under ``summary`` so the setup does not push the results down the page."""
+def _param_cards(entries: Mapping[str, Mapping[str, Any]], names: list[str], skip: set[str]) -> list[dict[str, Any]]:
+    """One small name/value table per entry, captioned with its name (and its type when it differs)."""
     cards = []
     for name in names:
         rows = _flat(entries.get(name) or {}, skip)
         kv = pd.DataFrame(rows or [("–", "–")], columns=["parameter", "value"])
         kind = (entries.get(name) or {}).get("type")
-        cards.append(h.table(kv, css_class="kv", caption=f"{name} ({kind})" if kind and kind != name else name))
-    return f'<details><summary>{h.esc(summary)}</summary><div class="cards">{"".join(cards)}</div></details>'
+        cards.append(table_data(kv, css_class="kv", caption=f"{name} ({kind})" if kind and kind != name else name))
+    return cards
 
 
-def _setup_section(config: Mapping[str, Any], pdes: list[str], models: list[str]) -> str:
+def _setup(config: Mapping[str, Any], pdes: list[str], models: list[str]) -> dict[str, Any]:
     pde_cfg, model_cfg = config.get("pdes") or {}, config.get("models") or {}
     pde_rows = pd.DataFrame(
         [
@@ -107,24 +89,19 @@ def _setup_section(config: Mapping[str, Any], pdes: list[str], models: list[str]
                 "pde": p,
                 "type": (pde_cfg.get(p) or {}).get("type", "–"),
                 "training resolution (grid points)": (pde_cfg.get(p) or {}).get("train_res", "–"),
-                "evaluation ladder (grid points)": _value((pde_cfg.get(p) or {}).get("ladder", [])),
+                "evaluation ladder (grid points)": plain((pde_cfg.get(p) or {}).get("ladder", [])),
             }
             for p in pdes
         ]
     )
-    return (
-        "<h2>Setup</h2><h3>PDEs</h3>"
-        + h.table(pde_rows, numeric=["training resolution (grid points)"])
-        + "<p>Every PDE lives on the unit interval or square, so lengths, times (T, dt) and coefficients "
-        "are nondimensional; resolutions count grid points per axis.</p>"
-        + _param_cards(pde_cfg, pdes, {"type", "train_res", "ladder"}, "Parameters of each PDE (name and value)")
-        + "<h3>Models</h3>"
-        + _param_cards(model_cfg, models, {"type"},
-                       "Constructor arguments of each model (its type in brackets) and its own training settings")
-    )
+    return {
+        "pdes": table_data(pde_rows, numeric=["training resolution (grid points)"]),
+        "pde_cards": _param_cards(pde_cfg, pdes, {"type", "train_res", "ladder"}),
+        "model_cards": _param_cards(model_cfg, models, {"type"}),
+    }
 
 
-def _metrics_table(agg: pd.DataFrame, ratios: pd.DataFrame) -> str:
+def _metrics_table(agg: pd.DataFrame, ratios: pd.DataFrame) -> dict[str, Any]:
     t = agg.merge(ratios[["model", "err_train"]], on="model", how="left")
     t["ratio"] = t["rel_l2"] / t["err_train"]
     out = pd.DataFrame(
@@ -153,10 +130,10 @@ def _metrics_table(agg: pd.DataFrame, ratios: pd.DataFrame) -> str:
     def row_class(r: pd.Series) -> str:
         return "train" if r["eval res"] == r["train res"] else ""
 
-    return h.table(out, fmts, numeric, row_class)
+    return table_data(out, fmts, numeric, row_class)
 
 
-def _cost_table(metrics: pd.DataFrame, pdes: list[str], models: list[str]) -> str:
+def _cost_table(metrics: pd.DataFrame, pdes: list[str], models: list[str]) -> dict[str, Any]:
     cost_cols = [c for c in ("n_params", "train_seconds") if c in metrics.columns]
     per_run = metrics.groupby(["pde", "model", "seed"], sort=False)[cost_cols].first()
     per_model = per_run.groupby(["pde", "model"], sort=False).mean()
@@ -176,62 +153,72 @@ def _cost_table(metrics: pd.DataFrame, pdes: list[str], models: list[str]) -> st
                 row["infer s/sample at finest res"] = float(g["infer_seconds_per_sample"].iloc[-1])
             rows.append(row)
     out = pd.DataFrame(rows).rename(columns={"n_params": "parameters", "train_seconds": "training s"})
-    fmts = {"parameters": _int, "training s": _num(".1f")}
+    fmts = {"parameters": _num(",d"), "training s": _num(".1f")}
     fmts.update({c: _num(".3g") for c in out.columns if c.startswith("infer")})
     numeric = [c for c in out.columns if c not in ("pde", "model")]
-    return h.table(out, fmts, numeric)
+    return table_data(out, fmts, numeric)
 
 
-def _published_section(metrics: pd.DataFrame, config: Mapping[str, Any]) -> str:
+def _published(metrics: pd.DataFrame, config: Mapping[str, Any]) -> dict[str, Any] | None:
     """Our error beside the FNO paper's, for runs trained and evaluated on a published setup."""
     table = comparison(metrics, config)
     if table.empty:
-        return ""
+        return None
     g4 = _num(".4g")
     fmts = {"ours": g4, "published": g4, "ratio ours / published": _num(".2f")}
-    return (
-        "<h2>Against the published numbers</h2>"
-        f"<p>Relative L2 test error at the training resolution beside the number published by {h.esc(SOURCE)} "
-        "for the same PDE, model and resolution. The budget column says whether this run used the paper's "
-        "training recipe; where it did not, the comparison is of a different training budget, not a "
-        "reproduction.</p>"
-        + h.table(table, fmts, ["resolution", "ours", "published", "ratio ours / published"])
-    )
+    return {"source": SOURCE,
+            "table": table_data(table, fmts, ["resolution", "ours", "published", "ratio ours / published"])}
 
 
-def _rollout_parts(pde: str, train_res: int, steps: pd.DataFrame | None, spectra: pd.DataFrame | None,
-                   fig_dir: Path, models: list[str]) -> list[str]:
-    """Error per predicted step and spectra of a time-dependent PDE (nothing for static tasks)."""
-    parts: list[str] = []
+def _rollout(pde: str, train_res: int, steps: pd.DataFrame | None, spectra: pd.DataFrame | None,
+             fig_dir: Path, models: list[str]) -> dict[str, str | None]:
+    """Figure names of the error per predicted step and of the spectra of a time-dependent PDE (None
+    for static tasks)."""
+    out: dict[str, str | None] = {"steps": None, "spectrum": None}
     name = safe_name(pde)
     if steps is not None and not steps.empty:
         png = plot_error_vs_step(steps, pde, train_res, fig_dir / f"error_vs_step_{name}.png", models)
         if png is not None:
-            parts.append("<h3>Error over the rollout</h3>")
-            parts.append(h.figure(
-                f"figures/{png.name}", f"{pde}: error against predicted time step",
-                f"{pde}: each model is given the first snapshots and rolls out the rest autoregressively, "
-                f"feeding its predictions back. Left: relative L2 error of each predicted snapshot; right: "
-                f"relative error of its total enstrophy (1/2 mean w^2); test mean at s = {train_res}, mean "
-                f"over seeds.",
-            ))
+            out["steps"] = png.name
     if spectra is not None and not spectra.empty:
         png = plot_spectrum(spectra, pde, train_res, fig_dir / f"spectrum_{name}.png", models)
         if png is not None:
-            parts.append(h.figure(
-                f"figures/{png.name}", f"{pde}: energy and enstrophy spectra",
-                f"{pde}: radially binned kinetic-energy spectrum (left, of the velocity induced by the "
-                f"vorticity) and enstrophy spectrum (right) of the last predicted snapshot at s = {train_res}, "
-                f"test-set mean; truth dashed black.",
-            ))
-    return parts
+            out["spectrum"] = png.name
+    return out
 
 
-def _provenance(provenance: Mapping[str, str]) -> str:
+def _pde_section(pde: str, metrics: pd.DataFrame, g: pd.DataFrame, ratios: pd.DataFrame, verdicts: list[str],
+                 histories: Mapping[RunKey, pd.DataFrame], examples: Mapping[RunKey, xr.Dataset],
+                 steps: pd.DataFrame | None, spectra: pd.DataFrame | None, fig_dir: Path,
+                 models: list[str]) -> dict[str, Any]:
+    """One PDE's figures (written here) and tables, for the ``pde`` block of the page template."""
+    train_res = int(g["train_res"].iloc[0])
+    name = safe_name(pde)
+    err_png = plot_error_vs_resolution(metrics, pde, fig_dir / f"error_vs_resolution_{name}.png", models)
+    ex_png = plot_examples(examples, pde, train_res, fig_dir / f"examples_{name}.png", models)
+    mine = [ds for k, ds in examples.items() if k[0] == pde]
+    tc_png = None
+    section = {
+        "name": pde, "train_res": train_res, "error_png": err_png.name if err_png else None,
+        "verdicts": verdicts, "metrics": _metrics_table(g, ratios),
+        "examples_png": ex_png.name if ex_png else None,
+        "examples_2d": any(is_2d(ds) for ds in mine),
+        "rollout_examples": any(ds.attrs.get("task") == "rollout" for ds in mine),
+        **_rollout(pde, train_res, steps, spectra, fig_dir, models),
+    }
+    tc_png = plot_training_curves(histories, pde, fig_dir / f"training_curves_{name}.png", models)
+    section["curves_png"] = tc_png.name if tc_png else None
+    return section
+
+
+def _provenance(provenance: Mapping[str, str]) -> dict[str, Any] | None:
     if not provenance:
-        return "<p>No provenance recorded.</p>"
+        return None
     kv = pd.DataFrame({"item": list(provenance), "value": [str(v) for v in provenance.values()]})
-    return "<h3>Provenance</h3>" + h.table(kv, css_class="kv")
+    return table_data(kv, css_class="kv")
+
+
+FRAGMENTS = ("claims", "physics_claims", "claim_sections", "reproduced", "reproduction", "physics")
 
 
 def build_report(
@@ -244,19 +231,23 @@ def build_report(
     tolerance: float | None = None,
     steps: pd.DataFrame | None = None,
     spectra: pd.DataFrame | None = None,
-    claims: Mapping[str, Any] | None = None,
-    extra_claims: pd.DataFrame | None = None,
-    extra_sections: list[str] | None = None,
+    fragments: Mapping[str, str] | None = None,
 ) -> Path:
     """Write ``out_dir/index.html`` and its figures under ``out_dir/figures/``; return the page's path.
 
     ``tolerance`` (the largest error ratio to the training resolution still called invariant) defaults
     to ``config["report"]["invariance_tolerance"]``, else 1.3. ``steps`` and ``spectra`` (tidy tables
     of rollout tasks, see ``opbench.evaluation.ladder``) add the error per predicted step and spectra.
-    ``extra_sections`` are HTML fragments (e.g. ``opbench.report.physics``) placed before the cost table.
+    ``fragments`` are HTML written by the rules that own their data, placed as they are, by name
+    (``FRAGMENTS``): ``claims`` (the claims summary, on the first screen with the central figure),
+    ``physics_claims`` (the physics rows, after the central figure), ``claim_sections``,
+    ``reproduced`` (the recorded reproductions), ``reproduction`` and ``physics`` (before the cost table).
     Figures are written before the page, each atomically, so a page on disk never points at a missing
     figure.
     """
+    unknown = sorted(set(fragments or {}) - set(FRAGMENTS))
+    if unknown:
+        raise ValueError(f"build_report: unknown fragments {unknown}; allowed: {', '.join(FRAGMENTS)}")
     report_cfg = config.get("report")
     if tolerance is None:
         tolerance = float(
@@ -273,104 +264,26 @@ def build_report(
     agg = seed_mean(metrics)
     ratios = resolution_ratios(metrics, tolerance)
     verdicts = verdict_sentences(metrics, tolerance)
-    tol_text = f"{tolerance:g}x"
 
-    # the first screen: the claims table, then the central figure (every model, every PDE)
-    parts = []
-    claim_sections, central = "", ""
     overview = plot_error_overview(metrics, pdes, fig_dir / "error_overview.png", models)
-    if overview is not None:
-        central = ("<h2>Error against resolution</h2>" + h.figure(
-            f"figures/{overview.name}", "relative L2 error against resolution, every model, one panel per PDE",
-            "Relative L2 test error against the evaluation resolution (log2 axis), mean over seeds, one panel per "
-            "PDE on a shared error axis; a star marks each model's training resolution. Each PDE's section below "
-            "has the same figure with the seeds' spread."))
-    if claims or (extra_claims is not None and len(extra_claims)):
-        from opbench.experiments.report import claims_html
-
-        front, claim_sections = claims_html(claims, extra_claims, after_table=central)
-        parts.append(front)
-    else:
-        parts.append(central)
-    parts.append(f'<p class="claim">{h.esc(CLAIM.format(tol=tol_text))}</p>')
-    parts.append("<h2>Verdicts</h2>")
-    parts.append(
-        h.bullet_list([verdicts[p][0] for p in pdes if p in verdicts], css_class="verdicts")
-        + "<p>Ratios compare the mean error over seeds at one resolution with the mean error over "
-        "seeds at the training resolution; they are computed from the metrics table below.</p>"
+    sections = [
+        _pde_section(pde, metrics, agg[agg["pde"] == pde], ratios[ratios["pde"] == pde], verdicts.get(pde, []),
+                     histories, examples, steps, spectra, fig_dir, models)
+        for pde in pdes if not agg[agg["pde"] == pde].empty
+    ]
+    page = render(
+        "page.html.j2",
+        title=str(config.get("title") or "opbench report"),
+        fragments={k: Markup(v) for k, v in (fragments or {}).items() if v},
+        overview_png=overview.name if overview is not None else None,
+        claim=CLAIM.format(tol=f"{tolerance:g}x"),
+        summary_verdicts=[verdicts[p][0] for p in pdes if p in verdicts],
+        setup=_setup(config, pdes, models),
+        pdes=sections,
+        published=_published(metrics, config),
+        cost=_cost_table(metrics, pdes, models),
+        provenance=_provenance(provenance),
     )
-    parts.append(_setup_section(config, pdes, models))
-
-    for pde in pdes:
-        g = agg[agg["pde"] == pde]
-        if g.empty:
-            continue
-        train_res = int(g["train_res"].iloc[0])
-        name = safe_name(pde)
-        parts.append(f"<h2>{h.esc(pde)}</h2>")
-        err_png = plot_error_vs_resolution(metrics, pde, fig_dir / f"error_vs_resolution_{name}.png", models)
-        if err_png is not None:
-            parts.append(
-                h.figure(
-                    f"figures/{err_png.name}",
-                    f"{pde}: relative L2 error against resolution",
-                    f"Relative L2 test error of each model on {pde} against the evaluation resolution "
-                    f"(log2 axis): mean over seeds, band spanning the seeds' min to max, star at the "
-                    f"training resolution {train_res}.",
-                )
-            )
-        parts.append(h.bullet_list(verdicts.get(pde, []), css_class="verdicts", first_class="summary"))
-        parts.append("<h3>Errors by resolution</h3>")
-        parts.append(_metrics_table(g, ratios[ratios["pde"] == pde]))
-
-        ex_png = plot_examples(examples, pde, train_res, fig_dir / f"examples_{name}.png", models)
-        if ex_png is not None:
-            two_d = any(is_2d(ds) for k, ds in examples.items() if k[0] == pde)
-            how = (
-                "one test sample: the truth, each model's prediction (same colour scale) and its absolute "
-                "error (one scale per row)"
-                if two_d
-                else "a few test samples, one panel per model, prediction solid and truth dashed"
-            )
-            if any(ds.attrs.get("task") == "rollout" for k, ds in examples.items() if k[0] == pde):
-                how += "; for this rollout task, the last predicted snapshot of the autoregressive rollout"
-            parts.append("<h3>Predictions against truth</h3>")
-            parts.append(
-                h.figure(
-                    f"figures/{ex_png.name}",
-                    f"{pde}: predictions against truth",
-                    f"{pde} at the training resolution {train_res} and at the finest evaluated "
-                    f"resolution: {how} (lowest seed of each model).",
-                )
-            )
-        else:
-            parts.append(f"<p>No example predictions were stored for {h.esc(pde)}.</p>")
-
-        parts += _rollout_parts(pde, train_res, steps, spectra, fig_dir, models)
-
-        tc_png = plot_training_curves(histories, pde, fig_dir / f"training_curves_{name}.png", models)
-        if tc_png is not None:
-            parts.append("<h3>Training curves</h3>")
-            parts.append(
-                h.figure(
-                    f"figures/{tc_png.name}",
-                    f"{pde}: training curves",
-                    f"Training and validation loss per epoch on {pde} (log scale), mean over seeds.",
-                )
-            )
-
-    parts.append(_published_section(metrics, config))
-    if claim_sections:
-        parts.append(claim_sections)
-    parts += list(extra_sections or [])
-    parts.append("<h2>Cost</h2>")
-    parts.append(
-        "<p>Parameters, wall-clock training time and inference time per test sample, mean over seeds.</p>"
-    )
-    parts.append(_cost_table(metrics, pdes, models))
-
-    title = str(config.get("title") or "opbench report")
-    page = h.page(title, "\n".join(parts), _provenance(provenance))
     index = out_dir / "index.html"
     atomic_write_text(index, page)
     return index

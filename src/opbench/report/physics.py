@@ -10,23 +10,25 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 
-from opbench.experiments.stats import mean_interval
+from opbench.intervals import mean_interval
 from opbench.physics.hnn_bench import final_drift
 from opbench.physics.pinn_bench import break_even
-from opbench.report import html as h
-from opbench.report.figures import model_colours, save_figure
+from opbench.plotting import model_colours, save_figure
+from opbench.render.formatting import number
+from opbench.render.html import render, table_data
 
 CLAIM_COLUMNS = ["claim", "experiment", "effect", "ci_low", "ci_high", "verdict", "section"]
 
 
 def _g(v: float, fmt: str = ".3g") -> str:
-    return "–" if v is None or not math.isfinite(float(v)) else format(float(v), fmt)
+    return number(v, fmt)
 
 
 def _n(v: float) -> str:
@@ -34,7 +36,7 @@ def _n(v: float) -> str:
 
 
 def _mean_ci(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean and 95% Student-t interval of the mean of non-negative values (``stats.mean_interval``, the
+    """Mean and 95% Student-t interval of the mean of non-negative values (``intervals.mean_interval``, the
     claims' interval; lower end clipped at 0; the mean itself twice for fewer than 2 values)."""
     iv = mean_interval(np.asarray(values, dtype=np.float64))
     if iv.n < 2:
@@ -66,7 +68,7 @@ def _plot_pinn(table: pd.DataFrame, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def pinn_part(amort: pd.DataFrame, per_instance: pd.DataFrame, fig_dir: Path) -> tuple[str, list[dict]]:
+def pinn_part(amort: pd.DataFrame, per_instance: pd.DataFrame, fig_dir: Path) -> tuple[dict[str, Any], list[dict]]:
     png = _plot_pinn(per_instance, fig_dir / "physics_pinn.png")
     sentences, claims = [], []
     for _, r in amort.iterrows():
@@ -107,18 +109,9 @@ def pinn_part(amort: pd.DataFrame, per_instance: pd.DataFrame, fig_dir: Path) ->
         })
     show = amort.rename(columns={"eval_res": "res"})
     fmts = {c: (lambda v: _g(v)) for c in show.columns if show[c].dtype.kind == "f"}
-    html = (
-        "<h3>PINN against the solver and the trained operator</h3>"
-        "<p>A physics-informed network (Fourier-feature coordinate MLP, periodic by construction) is fitted "
-        "per test instance to the PDE residual and the initial condition, then evaluated mesh-free on every "
-        "rung of the ladder. The solver's time is its solve of the same instance on the finest rung.</p>"
-        + h.bullet_list(sentences, css_class="verdicts")
-        + h.figure(f"figures/{png.name}", "PINN, solver and operator errors against resolution",
-                   "Relative L2 error against evaluation resolution: PINN and solver averaged over the solved "
-                   "instances, the operator over the whole test set.")
-        + h.table(show, fmts, [c for c in show.columns if c not in ("pde", "operator")])
-    )
-    return html, claims
+    part = {"png": png.name, "sentences": sentences,
+            "table": table_data(show, fmts, [c for c in show.columns if c not in ("pde", "operator")])}
+    return part, claims
 
 
 # ---------------------------------------------------------------- HNN
@@ -144,7 +137,7 @@ def _plot_hnn(tables: Sequence[pd.DataFrame], path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def hnn_part(tables: Sequence[pd.DataFrame], fig_dir: Path) -> tuple[str, list[dict]]:
+def hnn_part(tables: Sequence[pd.DataFrame], fig_dir: Path) -> tuple[dict[str, Any], list[dict]]:
     png = _plot_hnn(tables, fig_dir / "physics_hnn.png")
     finals = pd.concat([final_drift(t) for t in tables], ignore_index=True)
     sentences, claims = [], []
@@ -176,19 +169,10 @@ def hnn_part(tables: Sequence[pd.DataFrame], fig_dir: Path) -> tuple[str, list[d
                    "train_seconds", "n_params"]]
     fmts = {c: (lambda v: _g(v)) for c in ("energy_drift", "trajectory_error", "train_seconds")}
     fmts["periods"] = lambda v: _g(v, ".0f")
-    html = (
-        "<h3>Hamiltonian networks against derivative baselines</h3>"
-        "<p>Each model learns the time derivative of the state from short training trajectories of an "
-        "energy-checked symplectic integrator; it is then rolled out from the initial states of long test "
-        "trajectories with the step of the saved data (RK4; the separable HNN also with its own leapfrog). "
-        "Numbers are means over the test trajectories at the end of the rollout.</p>"
-        + h.bullet_list(sentences, css_class="verdicts")
-        + h.figure(f"figures/{png.name}", "Energy drift and trajectory error against time",
-                   "Relative energy error |H(t) - H(0)| / |H(0)| under the true Hamiltonian (left) and relative "
-                   "trajectory error (right) against time in periods, mean over test trajectories.")
-        + h.table(show, fmts, ["periods", "energy_drift", "trajectory_error", "train_seconds", "n_params"])
-    )
-    return html, claims
+    part = {"png": png.name, "sentences": sentences,
+            "table": table_data(show, fmts, ["periods", "energy_drift", "trajectory_error", "train_seconds",
+                                             "n_params"])}
+    return part, claims
 
 
 # ---------------------------------------------------------------- diffusion
@@ -220,7 +204,7 @@ def _plot_diffusion(samples: xr.Dataset, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def diffusion_part(stats: pd.DataFrame, samples: xr.Dataset, fig_dir: Path) -> tuple[str, list[dict]]:
+def diffusion_part(stats: pd.DataFrame, samples: xr.Dataset, fig_dir: Path) -> tuple[dict[str, Any], list[dict]]:
     png = _plot_diffusion(samples, fig_dir / "physics_diffusion.png")
     by = stats.set_index("method")
     d, gs, floor = by.loc["ddpm"], by.loc["gaussian_same_spectrum"], by.loc["training_data"]
@@ -242,24 +226,9 @@ def diffusion_part(stats: pd.DataFrame, samples: xr.Dataset, fig_dir: Path) -> t
         })
     show = stats[["method", "spectrum_log_error", "w1", "histogram_tv", "n_samples"]]
     fmts = {c: (lambda v: _g(v)) for c in ("spectrum_log_error", "w1", "histogram_tv")}
-    html = (
-        "<h3>A denoising diffusion model of vorticity</h3>"
-        "<p>A small DDPM (circular-padded convolutional noise predictor, cosine schedule) learns the "
-        "distribution of vorticity snapshots of the Navier-Stokes training set. Its samples are judged against "
-        "held-out test snapshots by physics statistics, beside two references: a Gaussian field with the "
-        "training data's mean and per-mode variance (right spectrum by construction, so only the value "
-        "distribution can tell it apart) and a subset of the training data itself (the floor of finite "
-        "samples). The PDE residual of conditional samples is not measured (the model is unconditional). "
-        "The spectrum error averages |log E(k)| differences over all shells, so where the data's spectrum "
-        "falls by many decades (smooth fields) a sampler's residual noise at high k dominates it. Small budgets "
-        "give poor samples; the numbers say how poor.</p>"
-        + h.bullet_list([sentence], css_class="verdicts")
-        + h.figure(f"figures/{png.name}", "DDPM samples, baseline and data",
-                   "Rows: held-out test snapshots, DDPM samples, Gaussian baseline (one colour scale). Right: "
-                   "sample-mean energy spectra, test dashed.")
-        + h.table(show, fmts, ["spectrum_log_error", "w1", "histogram_tv", "n_samples"])
-    )
-    return html, claims
+    part = {"png": png.name, "sentences": [sentence],
+            "table": table_data(show, fmts, ["spectrum_log_error", "w1", "histogram_tv", "n_samples"])}
+    return part, claims
 
 
 # ---------------------------------------------------------------- section
@@ -270,23 +239,32 @@ def physics_section(tables: Sequence[str | Path], fig_dir: Path) -> tuple[str, p
     paths = [Path(p) for p in tables]
     fig_dir = Path(fig_dir)
     fig_dir.mkdir(parents=True, exist_ok=True)
-    parts, claims = ['<h2 id="physics">Physics-informed, Hamiltonian and generative models</h2>'], []
+    parts, claims = {}, []
     amort = next((p for p in paths if p.name == "pinn_amortization.csv"), None)
     if amort is not None:
         per = pd.concat([pd.read_csv(p) for p in paths if p.parent.name == "pinn" and p != amort], ignore_index=True)
-        html, c = pinn_part(pd.read_csv(amort), per, fig_dir)
-        parts.append(html)
+        parts["pinn"], c = pinn_part(pd.read_csv(amort), per, fig_dir)
         claims += c
     hnn = [pd.read_csv(p) for p in paths if p.parent.name == "hnn"]
     if hnn:
-        html, c = hnn_part(hnn, fig_dir)
-        parts.append(html)
+        parts["hnn"], c = hnn_part(hnn, fig_dir)
         claims += c
     stats = next((p for p in paths if p.name == "stats.csv"), None)
     nc = next((p for p in paths if p.suffix == ".nc"), None)
     if stats is not None and nc is not None:
         with xr.open_dataset(nc) as ds:
-            html, c = diffusion_part(pd.read_csv(stats), ds.load(), fig_dir)
-        parts.append(html)
+            parts["diffusion"], c = diffusion_part(pd.read_csv(stats), ds.load(), fig_dir)
         claims += c
-    return "\n".join(parts), pd.DataFrame(claims, columns=CLAIM_COLUMNS)
+    return str(render("physics_section.html.j2", **parts)), pd.DataFrame(claims, columns=CLAIM_COLUMNS)
+
+
+def claims_rows_fragment(rows: pd.DataFrame) -> str:
+    """The physics rows of the claims table (``physics_section``'s claims), an HTML fragment of their own:
+    their measures are not effects of a contender against a reference operator."""
+    if not len(rows):
+        return ""
+    body = [{"claim": str(r["claim"]), "experiment": str(r["experiment"]), "verdict": str(r["verdict"]),
+             "anchor": str(r.get("section_id", "physics")),
+             "measure": f"{number(r['effect'])} [{number(r['ci_low'])}, {number(r['ci_high'])}]"}
+            for r in rows.to_dict("records")]
+    return str(render("physics_claims.html.j2", rows=body))

@@ -21,7 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from opbench.report import html as h
+from opbench.render.formatting import number
+from opbench.render.html import render
 from opbench.report.published import SOURCE, find
 from opbench.report.reproduction import COLUMNS, PAPER_BUDGET
 
@@ -120,12 +121,12 @@ def _cell_text(cell: object) -> str:
         return "not run"
     if isinstance(cell, Cell):
         budget = "" if cell.paper_budget else f", {cell.epochs} ep / {cell.n_train} samples"
-        return f"{cell.value:.3g} (t={cell.trained_at}{budget})"
-    return f"{cell:.4g}"
+        return f"{number(cell.value)} (t={cell.trained_at}{budget})"
+    return number(cell, ".4g", missing="not run")
 
 
 def _ratio(value: object) -> str:
-    return "-" if value is None else f"{value:.2f}"
+    return number(value, ".2f", missing="-")
 
 
 LEGEND = ("t=N: the model was trained at s = N and evaluated at the row's s (the paper trains and tests at "
@@ -170,33 +171,18 @@ def markdown(cells: Sequence[Cell], experiment: str) -> str:
 
 def section(cells: Sequence[Cell], doc_href: str) -> str:
     """The page's section: every recorded table, each row linked to its row of docs/REPRODUCTION.md."""
-    parts = [
-        "<h2>Reproduced published results</h2>",
-        f"<p>Published errors of {h.esc(SOURCE)} beside the same experiment run by opbench and by the reference "
-        "implementation (neuraloperator) on the same generated data, from the record "
-        f'<a href="{h.esc(doc_href)}">docs/REPRODUCTION.md</a> keeps (with commands, commits and machines). A row is '
-        "marked reproduced at the paper's budget only when opbench and the reference both ran at the paper's "
-        f"epochs ({PAPER_BUDGET['epochs']}) and training samples ({PAPER_BUDGET['n_train']}); every other cell says "
-        "its budget. These are recorded runs, not runs of this page's configuration.</p>",
-    ]
+    tables = []
     for experiment, spec in EXPERIMENTS.items():
         table_rows = rows(cells, experiment)
         if not table_rows:
             continue
-        parts.append(f'<h3><a href="{h.esc(doc_href)}#{h.esc(spec["anchor"])}">{h.esc(spec["title"])}</a></h3>')
-        head = "".join(f"<th>{h.esc(c)}</th>" for c in COLUMNS + RATIOS + ["status"])
-        body = []
-        for row in table_rows:
-            s = int(row["s"])  # type: ignore[call-overload]
-            link = f'<a href="{h.esc(doc_href)}#{h.esc(row_anchor(experiment, s))}">{s}</a>'
-            texts = [_cell_text(row[c]) for c in COLUMNS[1:]] + [_ratio(row[c]) for c in RATIOS]
-            tds = "".join(f'<td class="num">{h.esc(t)}</td>' for t in texts)
-            cls = ' class="reproduced"' if row["reproduced"] else ""
-            status = f"<strong>{h.esc(_status(row))}</strong>" if row["reproduced"] else h.esc(_status(row))
-            body.append(f"<tr{cls}><td>{link}</td>{tds}<td>{status}</td></tr>")
-        parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
-        parts.append(f"<p>{h.esc(LEGEND)}</p>" + h.bullet_list(runs(cells, experiment)))
-    return "\n".join(parts)
+        tables.append({"title": spec["title"], "anchor": spec["anchor"], "runs": runs(cells, experiment), "rows": [{
+            "s": int(row["s"]), "anchor": row_anchor(experiment, int(row["s"])),  # type: ignore[call-overload]
+            "cells": [_cell_text(row[c]) for c in COLUMNS[1:]] + [_ratio(row[c]) for c in RATIOS],
+            "status": _status(row), "reproduced": bool(row["reproduced"]),
+        } for row in table_rows]})
+    return str(render("reproduced.html.j2", source=SOURCE, doc_href=doc_href, budget=PAPER_BUDGET,
+                      head=COLUMNS + RATIOS + ["status"], tables=tables, legend=LEGEND))
 
 
 def main() -> None:

@@ -13,7 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from opbench.report import html as h
+from opbench.render.formatting import number
+from opbench.render.html import render, table
 from opbench.report.published import SOURCE, find
 
 COLUMNS = ["s", "published FNO", "neuraloperator here", "opbench FNO", "published FCN", "opbench FCN"]
@@ -59,7 +60,7 @@ def transfer_table(metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fmt(value: float | None, spec: str = ".4f") -> str:
-    return "not run" if value is None or pd.isna(value) else format(value, spec)
+    return number(value, spec, missing="not run")
 
 
 def budget_line(epochs: int, n_train: int) -> str:
@@ -87,14 +88,8 @@ def markdown(table: pd.DataFrame, transfer: pd.DataFrame, budget: str, notes: It
     return "\n".join(lines).rstrip() + "\n"
 
 
-def html_section(table: pd.DataFrame, budget: str) -> str:
+def html_section(frame: pd.DataFrame, budget: str) -> str:
     """This configuration's reproduction table on the page: errors at train = test s and training times."""
     fmts = {c: (lambda v: _fmt(v)) for c in COLUMNS[1:]}
     fmts.update({c: (lambda v: _fmt(v, ".0f")) for c in TIME_COLUMNS})
-    return (
-        "<h3>This run's reproduction table</h3>"
-        f"<p>{h.esc(budget)} Each cell is a model trained and evaluated at the row's s, as in the paper; "
-        "neuraloperator's FNO was trained by the same loop on the same files. Training times are wall "
-        "seconds on this run's machine.</p>"
-        + h.table(table, fmts, COLUMNS + TIME_COLUMNS)
-    )
+    return str(render("reproduction.html.j2", budget=budget, table=table(frame, fmts, COLUMNS + TIME_COLUMNS)))
