@@ -27,8 +27,7 @@ from opbench.render.html import render, table_data
 CLAIM_COLUMNS = ["claim", "experiment", "effect", "ci_low", "ci_high", "verdict", "section"]
 
 
-def _g(v: float, fmt: str = ".3g") -> str:
-    return number(v, fmt)
+_g = number  # short, for the many numbers in the sentences below
 
 
 def _n(v: float) -> str:
