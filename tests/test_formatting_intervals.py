@@ -75,3 +75,17 @@ def test_templates_escape_every_value() -> None:
     assert "<caption>&lt;i&gt;c&lt;/i&gt;</caption>" in html and '<td class="num">0.5</td>' in html
     fig = render("macros.html.j2")  # the macros alone render to nothing but whitespace
     assert fig.strip() == ""
+
+
+def test_every_template_ships_as_package_data() -> None:
+    """pyproject's package-data globs cover every file of the templates folder (an installed opbench renders)."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["opbench"]
+    folder = root / "src" / "opbench" / "render" / "templates"
+    files = [p.relative_to(root / "src" / "opbench").as_posix() for p in folder.iterdir()]
+    assert "render/templates/page.html.j2" in files
+    assert [f for f in files if not any(fnmatch.fnmatch(f, g) for g in globs)] == []
