@@ -66,6 +66,10 @@ def test_reference_is_skipped_with_one_line_when_neuraloperator_cannot_be_import
     table = _table(work)
     assert table["neuraloperator here"].isna().all() and table.loc[16, "opbench FNO"] > 0
     assert "neuraloperator column not run" in (work / TABLE).read_text()
+    # the page's fragment, written by the same rule: one row per s, the reference's cells 'not run'
+    fragment = (work / "results/reproduction/burgers/table.html").read_text()
+    assert "This run&#39;s reproduction table" in fragment and "NOT the paper&#39;s budget" in fragment
+    assert fragment.count("<tr") == 1 + len(table) and fragment.count(">not run<") >= 2 * len(table)
 
 
 def test_reproduction_config_errors_name_the_field() -> None:

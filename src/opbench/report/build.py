@@ -30,22 +30,6 @@ from opbench.report.figures import (
 from opbench.report.published import SOURCE, comparison
 from opbench.report.verdicts import DEFAULT_TOLERANCE, resolution_ratios, seed_mean, verdict_sentences
 
-CLAIM = (
-    "This benchmark tests the claim that a standard Transformer falls short of a neural operator "
-    "(the Fourier neural operator, FNO) in scientific computing, above all in discretization "
-    "invariance: a model of a solution operator should give the same answer for the same input "
-    "function whatever grid that function is sampled on. Every model is trained at one resolution "
-    "per PDE and then evaluated, without retraining, on a ladder of coarser and finer grids holding "
-    "the same functions. The contenders are neural operators, a standard Transformer with learned "
-    "absolute positional embeddings, and an MLP on fixed-length vectors. Off its training grid the "
-    "Transformer is applied with its positional embedding linearly interpolated to the new sequence "
-    "length, the most generous honest option, since a learned embedding has no value between its "
-    "training positions. The MLP cannot take another length at all: its input is interpolated to "
-    "its training grid and its output interpolated back to the evaluation grid. A model counts as "
-    "resolution invariant on a PDE when its mean error over seeds stays within {tol} of its error at "
-    "the training resolution at every evaluated resolution."
-)
-
 
 def _num(spec: str) -> Callable[[object], str]:
     """``formatting.number`` with ``spec``, as a per-column cell formatter."""
@@ -197,7 +181,6 @@ def _pde_section(pde: str, metrics: pd.DataFrame, g: pd.DataFrame, ratios: pd.Da
     err_png = plot_error_vs_resolution(metrics, pde, fig_dir / f"error_vs_resolution_{name}.png", models)
     ex_png = plot_examples(examples, pde, train_res, fig_dir / f"examples_{name}.png", models)
     mine = [ds for k, ds in examples.items() if k[0] == pde]
-    tc_png = None
     section = {
         "name": pde, "train_res": train_res, "error_png": err_png.name if err_png else None,
         "verdicts": verdicts, "metrics": _metrics_table(g, ratios),
@@ -276,7 +259,7 @@ def build_report(
         title=str(config.get("title") or "opbench report"),
         fragments={k: Markup(v) for k, v in (fragments or {}).items() if v},
         overview_png=overview.name if overview is not None else None,
-        claim=CLAIM.format(tol=f"{tolerance:g}x"),
+        tolerance=f"{tolerance:g}x",
         summary_verdicts=[verdicts[p][0] for p in pdes if p in verdicts],
         setup=_setup(config, pdes, models),
         pdes=sections,
