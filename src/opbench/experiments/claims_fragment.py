@@ -11,11 +11,10 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
+from opbench.experiments.claim_results import DEFAULT_ALPHA
 from opbench.experiments.plan import claim_titles
 from opbench.render.formatting import interval, number
 from opbench.render.html import render, table_data
-
-DEFAULT_ALPHA = 0.05  # the alpha of a payload that does not name one (claim_results.DEFAULT_ALPHA)
 
 
 def _unconverged_cell(c: Mapping[str, Any]) -> str:
