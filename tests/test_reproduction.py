@@ -68,7 +68,7 @@ def test_reference_is_skipped_with_one_line_when_neuraloperator_cannot_be_import
     assert "neuraloperator column not run" in (work / TABLE).read_text()
     # the page's fragment, written by the same rule: one row per s, the reference's cells 'not run'
     fragment = (work / "results/reproduction/burgers/table.html").read_text()
-    assert "This run&#39;s reproduction table" in fragment and "NOT the paper&#39;s budget" in fragment
+    assert "<h3>This run's reproduction table</h3>" in fragment and "NOT the paper&#39;s budget" in fragment
     assert fragment.count("<tr") == 1 + len(table) and fragment.count(">not run<") >= 2 * len(table)
 
 
