@@ -10,8 +10,9 @@ from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import NullFormatter
 
-from opbench.plotting import data_ticks_x, model_colours, readable_log_y, save_figure
+from opbench.plotting import data_ticks_x, log_ticks, model_colours, readable_log_y, save_figure
 
 
 def _stats(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
@@ -59,52 +60,76 @@ def _error_lines(ax, m: pd.DataFrame, train_res: int) -> None:
     ax.legend(handles=handles, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0))
 
 
+MATRIX_COLUMNS = 2  # heatmaps per row: wide enough cells for a three-digit value at 8 pt
+
+
+def _matrix_height(m: pd.DataFrame, models: list[str]) -> float:
+    """Inches for the heatmap rows: 0.45 in per training resolution plus the labels, per row of panels."""
+    rows = -(-len(models) // MATRIX_COLUMNS)
+    n_train = int(m.loc[m["model"].isin(models), "train_res"].nunique())
+    return rows * (0.45 * n_train + 0.9) + 0.5
+
+
 def _error_matrices(fig, m: pd.DataFrame, models: list[str]) -> None:
-    """One heatmap per model (training x evaluation resolution), all on one colour scale with one
-    colour bar; the cells at the training resolution are outlined."""
+    """One heatmap per model (training x evaluation resolution), two to a row on shared axes, all on
+    one colour scale with one colour bar; the cells at the training resolution are outlined."""
     pivots = {k: m[(m["model"] == k) & (m["truth"] == "restricted")]
               .groupby(["train_res", "eval_res"])["rel_l2"].mean().unstack() for k in models}
     norm = _shared_norm(np.concatenate([p.to_numpy().ravel() for p in pivots.values()]))
-    axes = fig.subplots(1, len(models), squeeze=False)[0]
+    ncols = min(MATRIX_COLUMNS, len(models))
+    nrows = -(-len(models) // ncols)
+    grid = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
+    axes = list(grid.ravel())
     image = None
-    for ax, model in zip(axes, models, strict=True):
+    for ax, model in zip(axes, models, strict=False):
         pivot = pivots[model]
         values = pivot.to_numpy()
         image = ax.imshow(values, cmap="viridis", norm=norm, aspect="auto")
         ax.set_xticks(range(pivot.shape[1]), [str(c) for c in pivot.columns])
         ax.set_yticks(range(pivot.shape[0]), [str(r) for r in pivot.index])
+        ax.tick_params(labelsize=8, labelbottom=True)
         for i, r in enumerate(pivot.index):
             for j, c in enumerate(pivot.columns):
                 v = values[i, j]
                 if not np.isfinite(v):
                     continue
                 dark = norm(v) < 0.6  # viridis is dark below ~60%: white text there
-                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=8, color="w" if dark else "k")
+                ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=8, color="w" if dark else "k")
                 if int(r) == int(c):
                     ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="#d62728", lw=2))
-        ax.set_xlabel("evaluation resolution (grid points)")
-        ax.set_ylabel("training resolution (grid points)")
-        ax.set_title(model, fontsize=10)
+        ax.set_title(model, fontsize=9)
+    for ax in axes[len(models):]:
+        ax.set_visible(False)
+    fig.supxlabel("evaluation resolution (grid points)", fontsize=9)
+    fig.supylabel("training resolution (grid points)", fontsize=9)
     scale = "log scale" if isinstance(norm, LogNorm) else "linear scale"
-    bar = fig.colorbar(image, ax=list(axes), shrink=0.9)
-    bar.set_label(f"relative L2 error ({scale}, shared by the panels)", fontsize=8)
+    bar = fig.colorbar(image, ax=axes[: len(models)], shrink=0.9)
+    bar.set_label(f"relative L2 error ({scale}, shared)", fontsize=8)
     bar.ax.tick_params(labelsize=8)
+    if isinstance(norm, LogNorm):  # plain-number labels at 1-2-5 steps, minor ticks unlabelled
+        bar.set_ticks(log_ticks(norm.vmin, norm.vmax), labels=[f"{v:g}" for v in log_ticks(norm.vmin, norm.vmax)])
+        bar.ax.yaxis.set_minor_formatter(NullFormatter())
     fig.suptitle("restricted truth, mean over seeds; red outline: evaluated at the training resolution", fontsize=9)
 
 
-def discretization(m: pd.DataFrame, train_res: int, path: Path) -> Path:
+def discretization_figure(m: pd.DataFrame, train_res: int) -> Figure:
     """Claim 1: error against evaluation resolution (top) and, for the models trained at several
     resolutions, the training x evaluation matrix of errors on one shared colour scale (below)."""
     matrix_models = [k for k, g in m.groupby("model", sort=False) if g["train_res"].nunique() > 1]
-    height = 3.8 + (3.4 if matrix_models else 0.0)
-    fig = Figure(figsize=(9.0, height), layout="constrained")
+    below = _matrix_height(m, matrix_models) if matrix_models else 0.0
+    fig = Figure(figsize=(9.0, 3.8 + below), layout="constrained")
     if matrix_models:
-        top, bottom = fig.subfigures(2, 1, height_ratios=[3.8, 3.4])
+        top, bottom = fig.subfigures(2, 1, height_ratios=[3.8, below])
         _error_lines(top.subplots(), m, train_res)
         _error_matrices(bottom, m, matrix_models)
     else:
         _error_lines(fig.subplots(), m, train_res)
-    return save_figure(fig, path)
+    return fig
+
+
+def discretization(m: pd.DataFrame, train_res: int, path: Path) -> Path:
+    """Claim 1's figure (``discretization_figure``) written to ``path``."""
+    return save_figure(discretization_figure(m, train_res), path)
 
 
 def finite_vectors(m: pd.DataFrame, train_res: int, path: Path) -> Path:

@@ -24,9 +24,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from opbench.evaluation.bands import BANDS
-from opbench.plotting import model_colours, save_figure
+from opbench.plotting import model_colours, readable_log_y, save_figure
 
 BAND_COLUMNS = {b: f"rel_l2_{b}" for b in BANDS}
 
@@ -139,38 +141,54 @@ def band_log_ratio(m: pd.DataFrame, contender: str, reference: str, band: str = 
     return _paired_log_ratios(b.groupby(["model", "nu", "seed"])["rel_l2"].mean(), contender, reference)
 
 
-def figure(m: pd.DataFrame, path: Path) -> Path:
+def multiscale_figure(m: pd.DataFrame) -> Figure:
     """Top row: grouped bars (low/mid/high) per model, one panel per viscosity, bars min-max over
-    seeds; bottom row: energy spectrum at the last step, truth and each model (mean over seeds)."""
+    seeds; bottom row: energy spectrum at the last step, truth and each model (mean over seeds).
+    Each row shares its y axis, so the viscosities compare at a glance; one legend per row."""
     bands, spectra = m[m["kind"] == "band"], m[m["kind"] == "spectrum"]
     nus = sorted(bands["nu"].unique(), reverse=True)
     models = list(pd.unique(bands["model"]))
     colours = model_colours(models)
-    fig = Figure(figsize=(4.2 * len(nus), 7.0))
-    axes = fig.subplots(2, len(nus), squeeze=False)
+    fig = Figure(figsize=(3.4 * len(nus) + 1.6, 6.6), layout="constrained")
+    axes = fig.subplots(2, len(nus), squeeze=False, sharey="row")
     width = 0.8 / len(BANDS)
     shades = dict(zip(BANDS, (1.0, 0.65, 0.35), strict=True))
     for j, nu in enumerate(nus):
         ax = axes[0, j]
         g = bands[bands["nu"] == nu]
+        here = [k for k in models if k in set(g["model"])]  # a model trained only at some viscosities
         for i, band in enumerate(BANDS):
-            s = (g[g["band"] == band].groupby("model")["rel_l2"].agg(["mean", "min", "max"]).reindex(models))
-            x = np.arange(len(models)) + (i - 1) * width
-            ax.bar(x, s["mean"], width, color=[colours[k] for k in models], alpha=shades[band],
+            s = g[g["band"] == band].groupby("model")["rel_l2"].agg(["mean", "min", "max"]).reindex(here)
+            x = np.arange(len(here)) + (i - 1) * width
+            ax.bar(x, s["mean"], width, color=[colours[k] for k in here], alpha=shades[band],
                    yerr=[(s["mean"] - s["min"]).clip(lower=0), (s["max"] - s["mean"]).clip(lower=0)], capsize=2,
-                   label=band, edgecolor="k", linewidth=0.3)
-        ax.set_xticks(np.arange(len(models)), models, fontsize=7)
-        ax.set(yscale="log", ylabel="band relative L2", title=f"nu = {nu:g}: bars low / mid / high")
-        ax.legend(fontsize=6)
+                   edgecolor="k", linewidth=0.3)
+        ax.set_xticks(np.arange(len(here)), here, fontsize=7)
+        ax.set_yscale("log")
+        ax.set_title(f"nu = {nu:g}", fontsize=10)
         ax = axes[1, j]
         sp = spectra[spectra["nu"] == nu]
         if not sp.empty:
             true = sp.groupby("k")["energy_true"].mean()
-            ax.plot(true.index[1:], true.to_numpy()[1:], "k-", lw=2, label="truth")
+            ax.plot(true.index[1:], true.to_numpy()[1:], "k-", lw=2)
             for model in models:
                 e = sp[sp["model"] == model].groupby("k")["energy_pred"].mean()
-                ax.plot(e.index[1:], e.to_numpy()[1:], "--", color=colours[model], label=model)
-            ax.set(xscale="log", yscale="log", xlabel="wavenumber |k|", ylabel="energy E(k)",
-                   title=f"nu = {nu:g}: spectrum at the last step")
-            ax.legend(fontsize=6)
-    return save_figure(fig, path)
+                if not e.empty:
+                    ax.plot(e.index[1:], e.to_numpy()[1:], "--", color=colours[model])
+        ax.set(xscale="log", yscale="log", xlabel="wavenumber |k|")
+    readable_log_y(axes[0, 0])
+    axes[0, 0].set_ylabel("band relative L2 error")
+    axes[1, 0].set_ylabel("energy E(k) at the last step")
+    band_keys = [Patch(facecolor="0.3", alpha=shades[b], edgecolor="k", label=f"{b} band") for b in BANDS]
+    model_keys = [Patch(facecolor=colours[k], label=k) for k in models]
+    axes[0, -1].legend(handles=model_keys + band_keys, fontsize=8, frameon=False, loc="upper left",
+                       bbox_to_anchor=(1.02, 1.0))
+    line_keys = [Line2D([], [], color="k", lw=2, label="truth")]
+    line_keys += [Line2D([], [], color=colours[k], ls="--", label=k) for k in models]
+    axes[1, -1].legend(handles=line_keys, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    return fig
+
+
+def figure(m: pd.DataFrame, path: Path) -> Path:
+    """Claim 6's figure (``multiscale_figure``) written to ``path``."""
+    return save_figure(multiscale_figure(m), path)
