@@ -24,11 +24,6 @@ class Interval:
     high: float
     n: int
 
-    def text(self, fmt: str = ".3g") -> str:
-        if not math.isfinite(self.mean):
-            return "–"
-        return f"{self.mean:{fmt}} [{self.low:{fmt}}, {self.high:{fmt}}]"
-
 
 def finite(values: Sequence[float]) -> np.ndarray:
     """The finite entries of ``values`` as float64."""
