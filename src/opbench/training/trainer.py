@@ -9,6 +9,7 @@ epoch, resuming a saved state), ``epoch``, ``evaluate`` and its resume state; ``
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -235,15 +236,16 @@ class Trainer:
     # -- resume state ---------------------------------------------------------------------------
 
     def resume_state(self) -> dict[str, Any]:
-        """Everything needed to continue exactly where the run stands (tensors, numbers and strings only)."""
+        """Everything needed to continue exactly where the run stands (tensors, numbers and strings only):
+        a copy, which further training does not change."""
         return {
             "fingerprint": self.fingerprint,
             "epoch": self.next_epoch,
             "batch": self.next_batch,
-            "perm": self.perm.cpu() if self.perm is not None else None,
+            "perm": self.perm.cpu().clone() if self.perm is not None else None,
             "partial_total": self.partial_total,
-            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-            "optimizer": self.opt.state_dict(),
+            "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
+            "optimizer": copy.deepcopy(self.opt.state_dict()),
             "scheduler": self.sched.state_dict(),
             "shuffle_rng": rng_state_text(self.shuffle),
             "torch_rng": torch.get_rng_state(),
