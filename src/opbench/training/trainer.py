@@ -170,6 +170,7 @@ class _Feed:
         for xb, yb in prefetched(self.pairs, idx_np, list(starts), batch_size):
             yield torch.from_numpy(xb).to(self.device), torch.from_numpy(yb).to(self.device)
 
+
 class Trainer:
     """One training run of ``model_name`` on ``train_set``, validated on ``val_set`` after every epoch.
 
