@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -108,3 +109,28 @@ def test_a_non_finite_metric_names_the_run_checkpoint_and_the_file(trained, tmp_
     with pytest.raises(MetricsError, match=r"huge.pt: metric rel_l2_mean came out nan on .*test_s16.nc"):
         evaluate_runs(runs, test_files=tests, task=StaticTask(), n_examples=2, progress=False)
     assert not (tmp_path / "b" / "metrics.csv").exists()
+
+
+def test_each_checkpoint_is_read_once_per_job_and_trained_predicts_through_the_one_path(trained, tmp_path: Path,
+                                                                                          monkeypatch) -> None:
+    from opbench.evaluation.inference import predict
+    from opbench.experiments.apply import Trained
+
+    _, tests, specs = trained
+    reads: list[str] = []
+    load = torch.load
+
+    def counting(f, *args, **kwargs):
+        reads.append(Path(f).name)
+        return load(f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", counting)
+    evaluate_runs([_run(s, tmp_path / s["labels"]["model"]) for s in specs], test_files=tests, task=StaticTask(),
+                  n_examples=2, progress=False)
+    assert sorted(reads) == sorted(Path(s["checkpoint"]).name for s in specs)  # checked and evaluated: one read
+    reads.clear()
+    t = Trained(specs[0]["checkpoint"])
+    assert reads == [Path(specs[0]["checkpoint"]).name] and (t.kind, t.grid, t.periodic) == ("fno", (16,), True)
+    a = xr.open_dataset(tests[32])["a"].values
+    direct, _ = predict(t.model, t.normalizer, a[:, None], batch_size=2)
+    assert np.array_equal(t.predict(a, batch=2), direct[:, 0])

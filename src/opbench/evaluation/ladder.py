@@ -18,7 +18,7 @@ from opbench.evaluation.bands import band_errors
 from opbench.evaluation.inference import predict
 from opbench.evaluation.metrics import rel_l2
 from opbench.evaluation.spectra import energy_spectrum, enstrophy_rel_error, enstrophy_spectrum, per_step_rel_l2
-from opbench.training.checkpoint import load_checkpoint
+from opbench.training.checkpoint import Checkpoint, read_checkpoint
 from opbench.training.tasks import StaticTask, Task
 
 METRIC_COLUMNS = [
@@ -140,8 +140,9 @@ def read_metrics(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def evaluate_ladder(*, checkpoint: str | Path, test_files: Mapping[int, str | Path], train_info: Mapping[str, Any],
-                    labels: Mapping[str, Any], metrics_path: str | Path, examples_path: str | Path,
+def evaluate_ladder(*, checkpoint: str | Path | Checkpoint, test_files: Mapping[int, str | Path],
+                    train_info: Mapping[str, Any], labels: Mapping[str, Any], metrics_path: str | Path,
+                    examples_path: str | Path,
                     n_examples: int = 3, device: str | None = None, batch_size: int = 64,
                     task: Task | None = None, steps_path: str | Path | None = None,
                     spectra_path: str | Path | None = None, expect_model: str | None = None,
@@ -155,16 +156,20 @@ def evaluate_ladder(*, checkpoint: str | Path, test_files: Mapping[int, str | Pa
     a -> u) says what the model sees and predicts; a rollout task also writes the error per
     predicted step (``steps_path``) and the energy/enstrophy spectra of the last step
     (``spectra_path``), each a tidy CSV (empty but for its header for static tasks). The
-    checkpoint and every test file are checked before any inference runs (``expect_model`` and
-    ``expect_kwargs`` name the model type and constructor arguments the checkpoint must hold,
-    ``expect_data`` the attributes every test file must carry); zero-norm targets and non-finite
+    checkpoint (a path, or a ``Checkpoint`` its caller has read and checked) and every test file
+    are checked before any inference runs (``expect_model`` and ``expect_kwargs`` name the model
+    type and constructor arguments the checkpoint must hold, ``expect_data`` the attributes every
+    test file must carry); zero-norm targets and non-finite
     metrics stop it with one line naming the file. A test file larger than ``memory_budget_mb`` is
     read and evaluated in chunks of samples; the metrics are the same as in one piece.
     """
     task = task or StaticTask()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model, normalizer, _ = load_checkpoint(checkpoint, device=device, expect_model=expect_model,
-                                           expect_kwargs=expect_kwargs)
+    if isinstance(checkpoint, Checkpoint):  # read and checked by the caller (``evaluation.runs``): not read again
+        ckpt = checkpoint
+    else:
+        ckpt = read_checkpoint(checkpoint, device=device, expect_model=expect_model, expect_kwargs=expect_kwargs)
+    model, normalizer, checkpoint = ckpt.model, ckpt.normalizer, ckpt.path
     for res, path in sorted(test_files.items()):  # every file checked before any inference
         open_checked(path, expect_res=int(res), expect=expect_data).close()
     rows, fields, step_rows, spectrum_rows = [], {}, [], []

@@ -18,7 +18,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from opbench.evaluation.ladder import evaluate_ladder
-from opbench.training.checkpoint import load_checkpoint
+from opbench.training.checkpoint import Checkpoint, read_checkpoint
 from opbench.training.tasks import Task
 
 
@@ -38,12 +38,12 @@ class RunToEvaluate:
     expect_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
 
-def check_runs(runs: Sequence[RunToEvaluate]) -> None:
-    """Refuse a bad checkpoint of any run (one line naming it) before any inference runs. The test
-    files need no check here: the first run's ``evaluate_ladder`` checks every one before it writes."""
-    for run in runs:
-        load_checkpoint(run.checkpoint, device="cpu", expect_model=run.expect_model,
-                        expect_kwargs=dict(run.expect_kwargs))
+def check_runs(runs: Sequence[RunToEvaluate]) -> list[Checkpoint]:
+    """Every run's checkpoint, read and checked once: a bad one (one line naming it) stops the job
+    before any inference runs. The test files need no check here: the first run's
+    ``evaluate_ladder`` checks every one before it writes."""
+    return [read_checkpoint(run.checkpoint, device="cpu", expect_model=run.expect_model,
+                            expect_kwargs=dict(run.expect_kwargs)) for run in runs]
 
 
 def evaluate_runs(runs: Sequence[RunToEvaluate], *, test_files: Mapping[int, str | Path], task: Task,
@@ -51,15 +51,17 @@ def evaluate_runs(runs: Sequence[RunToEvaluate], *, test_files: Mapping[int, str
                   expect_data: Mapping[str, Any] | None = None, log: TextIO | None = None,
                   progress: bool = True) -> list[pd.DataFrame]:
     """Evaluate each run on every rung of ``test_files`` in turn, writing its metrics, examples, steps and
-    spectra; every checkpoint is checked first, and every test file before the first run writes. Returns
-    the runs' metrics tables."""
-    check_runs(runs)
+    spectra; every checkpoint is read and checked first (once: the model evaluated is the one read
+    then), and every test file before the first run writes. Returns the runs' metrics tables."""
+    checkpoints = check_runs(runs)
     tables = []
-    for run in tqdm(runs, desc="infer", unit="run", disable=not progress, file=log or sys.stderr):
+    bar = tqdm(list(zip(runs, checkpoints, strict=True)), desc="infer", unit="run", disable=not progress,
+               file=log or sys.stderr)
+    for run, ckpt in bar:
         with open(run.train_info) as fh:
             info = json.load(fh)
         table = evaluate_ladder(
-            checkpoint=run.checkpoint, test_files=test_files, train_info=info, labels=run.labels,
+            checkpoint=ckpt, test_files=test_files, train_info=info, labels=run.labels,
             metrics_path=run.metrics, examples_path=run.examples, n_examples=n_examples, task=task,
             steps_path=run.steps, spectra_path=run.spectra, expect_model=run.expect_model,
             memory_budget_mb=memory_budget_mb, expect_kwargs=dict(run.expect_kwargs), expect_data=expect_data,

@@ -8,6 +8,7 @@ from the points onto the uniform training grid and their output interpolated bac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,46 +16,49 @@ import torch
 
 from opbench.data.netcdf import read_pair
 from opbench.evaluation.bands import band_errors
+from opbench.evaluation.inference import predict
 from opbench.evaluation.metrics import rel_l2
 from opbench.models.point_utils import grid_points, interpolate_points_1d
-from opbench.training.checkpoint import load_checkpoint
+from opbench.training.checkpoint import Checkpoint, read_checkpoint
 
 POINT_MODELS = ("galerkin_transformer", "deeponet")
 
 
 class Trained:
-    """A loaded checkpoint with its registry name, training grid and normalizer."""
+    """A checkpoint read once (a path, or a ``Checkpoint`` already read) with its registry name, training
+    grid and normalizer."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.model, self.normalizer, self.meta = load_checkpoint(path)
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-        self.kind = payload["model"]
-        self.grid = tuple(payload["kwargs"]["grid"])
-        self.periodic = bool(payload["kwargs"]["periodic"])
+    def __init__(self, checkpoint: str | Path | Checkpoint) -> None:
+        ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else read_checkpoint(checkpoint)
+        self.model, self.normalizer, self.meta = ckpt.model, ckpt.normalizer, ckpt.meta
+        self.kind = ckpt.model_name
+        self.grid = tuple(ckpt.kwargs["grid"])
+        self.periodic = bool(ckpt.kwargs["periodic"])
 
-    @torch.inference_mode()
     def predict(self, a: np.ndarray, x: np.ndarray | None = None, batch: int = 64) -> np.ndarray:
         """Predictions (N, *grid) for inputs a (N, *grid) on a uniform grid of the model's kind (periodic
-        or vertex, 1D or 2D), or in 1D at points ``x`` (n,) if they are not such a grid."""
+        or vertex, 1D or 2D), or in 1D at points ``x`` (n,) if they are not such a grid; batches go
+        through ``evaluation.inference.predict``, the one prediction path."""
         on_grid = x is None or _is_uniform(x, self.periodic)
         if not on_grid and a.ndim != 2:
             raise ValueError(f"point sets are 1D only: inputs of shape {a.shape} need the {self.kind} model's own "
                              f"kind of grid ({'periodic' if self.periodic else 'vertex'})")
-        out = []
-        for i in range(0, a.shape[0], batch):
-            t = self.normalizer.encode(torch.as_tensor(a[i : i + batch, None], dtype=torch.float32))
-            if on_grid:
-                y = self.model(t)
-            else:
-                coords = torch.as_tensor(x, dtype=torch.float32)[:, None]
-                if self.kind in POINT_MODELS:
-                    y = self.model(t, coords)
-                else:
-                    grid = grid_points(self.grid, self.periodic)
-                    y = self.model(interpolate_points_1d(t, coords, grid, self.periodic))
-                    y = interpolate_points_1d(y, grid, coords, self.periodic)
-            out.append(self.normalizer.decode(y)[:, 0].numpy())
-        return np.concatenate(out)
+        forward = None if on_grid else self._at_points(torch.as_tensor(x, dtype=torch.float32)[:, None])
+        pred, _ = predict(self.model, self.normalizer, a[:, None], batch_size=batch, forward=forward)
+        return pred[:, 0]
+
+    def _at_points(self, coords: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The model on encoded inputs at points ``coords`` (n, 1): directly for point models, else
+        interpolated onto the training grid and its output back to the points."""
+        if self.kind in POINT_MODELS:
+            return lambda t: self.model(t, coords)
+        grid = grid_points(self.grid, self.periodic)
+
+        def through_grid(t: torch.Tensor) -> torch.Tensor:
+            y = self.model(interpolate_points_1d(t, coords, grid, self.periodic))
+            return interpolate_points_1d(y, grid, coords, self.periodic)
+
+        return through_grid
 
 
 def _is_uniform(x: np.ndarray, periodic: bool = True) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from opbench.seeding import stream
+from opbench.training.steps import step_loop
 
 EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -171,7 +172,8 @@ def train_ddpm(
     seed: int = 0,
     progress: bool = False,
 ) -> dict[str, list[float] | float]:
-    """Denoising score matching: minimise ||eps - eps_theta(x_t, t)||^2 over random t, eps and data.
+    """Denoising score matching: minimise ||eps - eps_theta(x_t, t)||^2 over random t, eps and data,
+    with Adam (cosine decay) through the training step loop (``opbench.training.steps``).
 
     ``data`` (N, ...) should be standardised (roughly unit variance) so x_T ~ N(0, I) matches.
     Returns {"loss": per-step losses, "seconds": wall time}.
@@ -181,19 +183,21 @@ def train_ddpm(
     x_all = torch.as_tensor(np.asarray(data), dtype=dtype)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    losses: list[float] = []
+
+    def draws() -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """(x_0, t, noise) of each step, drawn in that order."""
+        for _ in range(steps):
+            x0 = x_all[torch.as_tensor(rng.integers(0, x_all.shape[0], min(batch, x_all.shape[0])))]
+            t = torch.as_tensor(rng.integers(0, schedule.steps, x0.shape[0]))
+            yield x0, t, torch.as_tensor(rng.standard_normal(tuple(x0.shape)), dtype=dtype)
+
+    def loss(draw: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        x0, t, noise = draw
+        return ((model(q_sample(schedule, x0, t, noise), t) - noise) ** 2).mean()
+
     start = time.perf_counter()
     model.train()
-    for _ in tqdm(range(steps), desc="ddpm train", disable=not progress):
-        idx = torch.as_tensor(rng.integers(0, x_all.shape[0], min(batch, x_all.shape[0])))
-        x0 = x_all[idx]
-        t = torch.as_tensor(rng.integers(0, schedule.steps, x0.shape[0]))
-        noise = torch.as_tensor(rng.standard_normal(tuple(x0.shape)), dtype=dtype)
-        loss = ((model(q_sample(schedule, x0, t, noise), t) - noise) ** 2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        losses.append(float(loss.detach()))
+    bar = tqdm(draws(), total=steps, desc="ddpm train", disable=not progress)
+    losses = [float(value.detach()) for _, value in step_loop(opt, loss, bar, scheduler=sched)]
     model.eval()
     return {"loss": losses, "seconds": time.perf_counter() - start}

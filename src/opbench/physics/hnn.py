@@ -13,7 +13,7 @@ Neither is constrained, so energy is free to drift in a rollout.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from opbench.seeding import stream
 from opbench.solvers.hamiltonian import STEPS
+from opbench.training.steps import step_loop
 
 
 def _mlp(inp: int, hidden: int, layers: int, out: int) -> nn.Sequential:
@@ -114,7 +115,8 @@ def train_vector_field(
     key: str | int = 0,
     progress: bool = False,
 ) -> dict[str, list[float] | float]:
-    """Fit model(z) to dz/dt by mean squared error with Adam (cosine decay); minibatches from ``stream``.
+    """Fit model(z) to dz/dt by mean squared error with Adam (cosine decay), through the training step
+    loop (``opbench.training.steps``); minibatches from ``stream``.
 
     Returns {"loss": per-step losses, "seconds": wall time}.
     """
@@ -125,17 +127,18 @@ def train_vector_field(
     zt, dt = torch.as_tensor(z, dtype=dtype), torch.as_tensor(dzdt, dtype=dtype)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    losses: list[float] = []
+
+    def minibatches() -> Iterator[torch.Tensor]:
+        for _ in range(steps):
+            yield torch.as_tensor(rng.integers(0, z.shape[0], min(batch, z.shape[0])))
+
+    def loss(idx: torch.Tensor) -> torch.Tensor:
+        return ((model(zt[idx]) - dt[idx]) ** 2).mean()
+
     start = time.perf_counter()
     model.train()
-    for _ in tqdm(range(steps), desc=type(model).__name__, disable=not progress):
-        idx = torch.as_tensor(rng.integers(0, z.shape[0], min(batch, z.shape[0])))
-        loss = ((model(zt[idx]) - dt[idx]) ** 2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        losses.append(float(loss.detach()))
+    bar = tqdm(minibatches(), total=steps, desc=type(model).__name__, disable=not progress)
+    losses = [float(value.detach()) for _, value in step_loop(opt, loss, bar, scheduler=sched)]
     model.eval()
     return {"loss": losses, "seconds": time.perf_counter() - start}
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from opbench.seeding import stream
 from opbench.solvers import get_pde, pde_types
+from opbench.training.steps import step_loop
 
 CoordinateFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -135,7 +136,8 @@ def fit_pinn(
     """Fit a PINN to one instance: initial values ``u0`` on x_i = i / n (periodic), up to time ``T``.
 
     Collocation points are fresh uniform draws in [0, 1) x [0, T] each step, from
-    ``stream(seed, "pinn", key)``; Adam with a cosine-decayed learning rate.
+    ``stream(seed, "pinn", key)``; Adam with a cosine-decayed learning rate, through the training step
+    loop (``opbench.training.steps``).
     """
     _check_pde(pde, params)
     u0 = np.asarray(u0, dtype=np.float64)
@@ -153,18 +155,23 @@ def fit_pinn(
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     history: dict[str, list[float]] = {"loss": [], "pde": [], "ic": []}
+
+    def collocation_points() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for _ in range(steps):
+            xc = torch.as_tensor(rng.random(collocation), dtype=dtype)
+            yield xc, torch.as_tensor(rng.random(collocation) * T, dtype=dtype)
+
+    parts: dict[str, torch.Tensor] = {}
+
+    def loss(points: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        parts["pde"] = (residual(model, *points, pde, params) ** 2).mean()
+        parts["ic"] = ((model(x_ic, torch.zeros_like(x_ic)) - u_ic) ** 2).mean()
+        return parts["pde"] + ic_weight * parts["ic"]
+
     start = time.perf_counter()
-    for _ in tqdm(range(steps), desc=f"pinn {pde}", disable=not progress):
-        xc = torch.as_tensor(rng.random(collocation), dtype=dtype)
-        tc = torch.as_tensor(rng.random(collocation) * T, dtype=dtype)
-        l_pde = (residual(model, xc, tc, pde, params) ** 2).mean()
-        l_ic = ((model(x_ic, torch.zeros_like(x_ic)) - u_ic) ** 2).mean()
-        loss = l_pde + ic_weight * l_ic
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        for name, val in (("loss", loss), ("pde", l_pde), ("ic", l_ic)):
+    bar = tqdm(collocation_points(), total=steps, desc=f"pinn {pde}", disable=not progress)
+    for _, total in step_loop(opt, loss, bar, scheduler=sched):
+        for name, val in (("loss", total), ("pde", parts["pde"]), ("ic", parts["ic"])):
             history[name].append(float(val.detach()))
     return PinnResult(model, time.perf_counter() - start, history)
 

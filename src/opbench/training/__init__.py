@@ -3,9 +3,9 @@
 from opbench.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from opbench.training.normalization import Normalizer
 from opbench.training.resume import TrainingInterrupted
-from opbench.training.trainer import TrainConfig, TrainingDivergedError, train
+from opbench.training.trainer import TrainConfig, Trainer, TrainingDivergedError, train
 
 __all__ = [
-    "CheckpointError", "Normalizer", "TrainConfig", "TrainingDivergedError", "TrainingInterrupted",
+    "CheckpointError", "Normalizer", "TrainConfig", "Trainer", "TrainingDivergedError", "TrainingInterrupted",
     "load_checkpoint", "save_checkpoint", "train",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -103,11 +104,24 @@ def check_contents(path: str | os.PathLike, payload: dict[str, Any], expect_kwar
                                   "(allowed: finite means, standard deviations > 0)")
 
 
-def load_checkpoint(
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint read and checked once: the rebuilt model (eval mode), its normalizer and meta, with
+    the registry name and constructor arguments it was built from and the file it came from."""
+
+    path: Path
+    model_name: str
+    kwargs: dict[str, Any]
+    model: nn.Module
+    normalizer: Normalizer
+    meta: dict[str, Any]
+
+
+def read_checkpoint(
     path: str | os.PathLike, device: str = "cpu", expect_model: str | None = None,
     expect_kwargs: dict[str, Any] | None = None,
-) -> tuple[nn.Module, Normalizer, dict]:
-    """Rebuild (model in eval mode, normalizer, meta) from a checkpoint written by ``save_checkpoint``.
+) -> Checkpoint:
+    """Rebuild a checkpoint written by ``save_checkpoint``, reading the file once.
 
     The file is read with ``weights_only=True``: a pickle that would run code is refused, never run.
     Raises ``CheckpointError`` (a ValueError) with a one-line reason when the file is not an opbench
@@ -137,4 +151,14 @@ def load_checkpoint(
     except (KeyError, TypeError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path}: damaged opbench checkpoint ({first})") from exc
-    return model.to(device).eval(), normalizer, dict(payload.get("meta", {}))
+    return Checkpoint(Path(path), name, dict(payload["kwargs"]), model.to(device).eval(), normalizer,
+                      dict(payload.get("meta", {})))
+
+
+def load_checkpoint(
+    path: str | os.PathLike, device: str = "cpu", expect_model: str | None = None,
+    expect_kwargs: dict[str, Any] | None = None,
+) -> tuple[nn.Module, Normalizer, dict]:
+    """(model in eval mode, normalizer, meta) of ``read_checkpoint`` (same checks, same errors)."""
+    ckpt = read_checkpoint(path, device=device, expect_model=expect_model, expect_kwargs=expect_kwargs)
+    return ckpt.model, ckpt.normalizer, ckpt.meta
