@@ -49,9 +49,15 @@ def _assert_same_run(a: Path, b: Path) -> None:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
-    """An uninterrupted fit."""
+    """An uninterrupted fit, on one intra-op thread as every test here (a module fixture is set up
+    before conftest's per-test one-thread fixture, and a second thread reorders float sums)."""
     out = tmp_path_factory.mktemp("reference")
-    info = _trainer(out).fit()
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        info = _trainer(out).fit()
+    finally:
+        torch.set_num_threads(before)
     assert info["resumed_from_epoch"] == 0 and len(pd.read_csv(out / "history.csv")) == CFG["epochs"]
     return out
 
