@@ -21,16 +21,18 @@ threads and log are exactly those Snakemake gives that job::
     python workflow/scripts/train_model.py --configfile configs/smoke.yaml pde=heat model=fno seed=0
     python workflow/scripts/train_model.py --rule repro_train pde=heat model=fno res=16 seed=0
 
-Arguments: ``--configfile F`` and ``--config key=value`` as Snakemake's (one value each; repeat them), ``--cores N`` (the job's
-threads, as ``snakemake --cores N`` would give them; default 1), ``--directory`` (the working
-directory, default the current one), ``--snakefile`` (default the Snakefile two folders above the
-script), ``--rule`` (needed only when the wildcards fit several of the script's rules), then either
-the job's wildcards as ``name=value`` or one output file of the job. A ``name=value`` that is not a
-wildcard of a rule picks among the rules made one per value (``generate_heat`` has ``params.pde ==
-"heat"``, so ``pde=heat`` selects it). The job runs in the working directory; the folders of its
-outputs and log are made first, as Snakemake makes them. When the thread variables differ from the
-job's threads, the script restarts itself once with them set, as Snakemake starts it (set
-``OMP_NUM_THREADS`` and its kin yourself, e.g. under a debugger, to avoid the restart).
+Arguments: ``--configfile F`` and ``--config key=value`` as Snakemake's (one value each; repeat
+them), ``--cores N`` (the job's threads, as ``snakemake --cores N`` would give them; default 1),
+``--directory`` (the working directory, default the current one), ``--snakefile`` (default the
+Snakefile two folders above the script), ``--rule`` (needed only when the wildcards fit several of
+the script's rules), then either the job's wildcards as ``name=value`` or one output file of the
+job. A ``name=value`` that is not a wildcard of a rule picks among the rules made one per value
+(``generate_heat`` has ``params.pde == "heat"``, so ``pde=heat`` selects it).
+
+The job runs in the working directory; the folders of its outputs and log are made first, as
+Snakemake makes them. When the thread variables differ from the job's threads, the script starts
+itself again once with them set, as Snakemake starts it (set ``OMP_NUM_THREADS`` and its kin
+yourself, e.g. under a debugger, to avoid the restart).
 """
 
 from __future__ import annotations
