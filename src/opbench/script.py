@@ -41,6 +41,8 @@ import argparse
 import os
 import pickle
 import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -129,12 +131,11 @@ def job_from_command_line(argv: list[str], script: Path) -> Any:
     move into the working directory with the folders of the job's outputs and log made."""
     args = parse_args(argv, script)
     from snakemake.iocontainers import Snakemake
-    from snakemake.jobs import Job
 
     workdir = args.directory.resolve()
-    with _snakemake_workflow(args, workdir) as workflow:
+    with snakemake_workflow(args.snakefile, args.configfile, args.config, args.cores, workdir) as workflow:
         rule, wildcards = select_job(workflow, script, args.job, args.rule)
-        job = Job(rule, workflow.dag, wildcards)
+        job = make_job(workflow, rule.name, wildcards)
         sm = Snakemake(job.input, job.output, job.params, job.wildcards, job.threads, job.resources, job.log,
                        workflow.config, rule.name, None, str(script.parent))
         # a script gets the object unpickled, as Snakemake hands it over (a CanonicalDict arrives a dict)
@@ -145,33 +146,38 @@ def job_from_command_line(argv: list[str], script: Path) -> Any:
     return sm
 
 
-class _snakemake_workflow:
-    """The parsed workflow (Snakefile, config, cores) with an empty DAG to hang jobs on."""
+@contextmanager
+def snakemake_workflow(snakefile: str | Path, configfiles: Sequence[str | Path] = (), config: Sequence[str] = (),
+                       cores: int = 1, workdir: str | Path | None = None) -> Iterator[Any]:
+    """The workflow Snakemake parses from ``snakefile`` with these config files, ``key=value`` config
+    entries and cores, with an empty DAG to hang jobs on (``make_job``); nothing is run. The working
+    directory is ``workdir`` inside the block and the one before it after."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.cli import parse_config
+    from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, ResourceSettings
 
-    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
-        self.args, self.workdir = args, workdir
+    with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+        workflow_api = api.workflow(
+            resource_settings=ResourceSettings(cores=cores),
+            config_settings=ConfigSettings(configfiles=[Path(f).resolve() for f in configfiles],
+                                           config=parse_config(list(config))),
+            snakefile=Path(snakefile).resolve(), workdir=Path(workdir or Path.cwd()).resolve())
+        try:
+            workflow_api.dag(DAGSettings())
+            workflow = workflow_api._workflow
+            workflow._prepare_dag(forceall=False, ignore_incomplete=True, lock_warn_only=True, nolock=True)
+            yield workflow
+        finally:
+            del workflow_api  # Snakemake's working-directory handler goes back to where we started
 
-    def __enter__(self) -> Any:
-        from snakemake.api import SnakemakeApi
-        from snakemake.cli import parse_config
-        from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, ResourceSettings
 
-        self.api = SnakemakeApi(OutputSettings(quiet={"all"}))
-        self.api.__enter__()
-        workflow_api = self.api.workflow(
-            resource_settings=ResourceSettings(cores=self.args.cores),
-            config_settings=ConfigSettings(configfiles=[Path(f).resolve() for f in self.args.configfile],
-                                           config=parse_config(self.args.config)),
-            snakefile=self.args.snakefile.resolve(), workdir=self.workdir)
-        workflow_api.dag(DAGSettings())
-        workflow = workflow_api._workflow
-        workflow._prepare_dag(forceall=False, ignore_incomplete=True, lock_warn_only=True, nolock=True)
-        self.workflow_api = workflow_api
-        return workflow
+def make_job(workflow: Any, rule: str, wildcards: Mapping[str, str] | None = None) -> Any:
+    """Snakemake's job of ``rule`` with ``wildcards`` in ``workflow``: its input, output, params,
+    threads and log as Snakemake computes them (``workflow.persistence._params(job)`` is what its
+    params rerun trigger compares)."""
+    from snakemake.jobs import Job
 
-    def __exit__(self, *exc: object) -> None:
-        del self.workflow_api  # Snakemake's working-directory handler goes back to where we started
-        self.api.__exit__(*exc)
+    return Job(workflow.get_rule(rule), workflow.dag, dict(wildcards or {}))
 
 
 def script_rules(workflow: Any, script: Path) -> list[Any]:

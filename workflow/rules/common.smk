@@ -212,6 +212,13 @@ def physics_hnn_systems():
     return list(PHYSICS["hnn"]["systems"]) if "hnn" in PHYSICS else []
 
 
+def hamiltonian_data_settings():
+    """physics.hnn as the data rule reads it (physics.hnn_bench.hamiltonian_dataset; a test checks it
+    reads no other key): the trajectories, not the models or their training."""
+    keys = ("trajectories", "train_periods", "rollout_periods", "points_per_period", "substeps", "energy_tol")
+    return canonical({k: v for k, v in (PHYSICS.get("hnn") or {}).items() if k in keys})
+
+
 def physics_tables():
     """The CSVs the report's physics section reads (none when the section is absent)."""
     out = []
