@@ -19,7 +19,8 @@ threads and log are exactly those Snakemake gives that job::
     python workflow/scripts/generate_data.py --configfile configs/smoke.yaml pde=heat split=test
     python workflow/scripts/generate_data.py --configfile configs/smoke.yaml results/data/heat/test_s16.nc
     python workflow/scripts/train_model.py --configfile configs/smoke.yaml pde=heat model=fno seed=0
-    python workflow/scripts/train_model.py --rule repro_train pde=heat model=fno res=16 seed=0
+    python workflow/scripts/train_model.py --configfile configs/smoke.yaml --rule repro_train \
+        pde=heat model=fno res=16 seed=0
 
 Arguments: ``--configfile F`` and ``--config key=value`` as Snakemake's (one value each; repeat
 them), ``--cores N`` (the job's threads, as ``snakemake --cores N`` would give them; default 1),
