@@ -157,6 +157,10 @@ def test_params_change_only_with_what_the_job_reads(tmp_path: Path) -> None:
     assert hnn_training["physics_hnn"] != base["physics_hnn"]
     hnn_data = _params(_edited_smoke(tmp_path, "hnn_data", _set("physics.hnn.substeps", 5)), JOBS, tmp_path)
     assert hnn_data["physics_hamiltonian_data"] != base["physics_hamiltonian_data"]
+    # a model added to a PDE trains and evaluates on its own: the PDE's other runs keep their params
+    more_models = _params(_edited_smoke(tmp_path, "models", _set("pdes.heat.models", ["fno", "transformer", "mlp",
+                                                                                       "unet"])), JOBS, tmp_path)
+    assert more_models["train"] == base["train"]
 
 
 class _Recording(Mapping):

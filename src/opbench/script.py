@@ -1,4 +1,4 @@
-"""The one start of every workflow script: ``sm = start_job()``, in Snakemake or outside it.
+r"""The one start of every workflow script: ``sm = start_job()``, in Snakemake or outside it.
 
 Every script in ``workflow/scripts`` begins with ``sm = start_job()`` and reads its job only from
 the object it returns (``sm.input``, ``sm.output``, ``sm.params``, ``sm.wildcards``, ``sm.threads``,

@@ -122,6 +122,13 @@ def pde_config(wildcards):
     return canonical(pde_cfg(wildcards.pde))
 
 
+def pde_task_config(wildcards):
+    """The keys of the PDE's entry a training or inference job reads (``task_of_pde``, the grid of its
+    type): adding a model or a seed to the entry reruns none of its other runs."""
+    cfg = pde_cfg(wildcards.pde)
+    return canonical({k: cfg[k] for k in ("type", "history") if k in cfg})
+
+
 def pde_type(wildcards):
     return pde_cfg(wildcards.pde)["type"]
 
