@@ -138,6 +138,7 @@ JOBS = {
     "physics_hamiltonian_data": {"system": "pendulum"},
     "physics_hnn": {"system": "pendulum"},
     "train": {"pde": "heat", "model": "fno", "seed": "0"},
+    "physics_pinn": {"pde": "heat"},
 }
 
 
@@ -161,6 +162,9 @@ def test_params_change_only_with_what_the_job_reads(tmp_path: Path) -> None:
     more_models = _params(_edited_smoke(tmp_path, "models", _set("pdes.heat.models", ["fno", "transformer", "mlp",
                                                                                        "unet"])), JOBS, tmp_path)
     assert more_models["train"] == base["train"]
+    assert more_models["physics_pinn"] == base["physics_pinn"]
+    solver = _params(_edited_smoke(tmp_path, "solver", _set("pdes.heat.params.alpha", 0.02)), JOBS, tmp_path)
+    assert solver["physics_pinn"] != base["physics_pinn"]
 
 
 class _Recording(Mapping):

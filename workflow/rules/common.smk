@@ -117,16 +117,17 @@ def training_recipe(wildcards):
     return canonical(recipe)
 
 
-def pde_config(wildcards):
-    """The PDE's entry as given to jobs; compared by content, not key order (see ``canonical``)."""
-    return canonical(pde_cfg(wildcards.pde))
-
-
 def pde_task_config(wildcards):
     """The keys of the PDE's entry a training or inference job reads (``task_of_pde``, the grid of its
     type): adding a model or a seed to the entry reruns none of its other runs."""
     cfg = pde_cfg(wildcards.pde)
     return canonical({k: cfg[k] for k in ("type", "history") if k in cfg})
+
+
+def pde_solver_config(wildcards):
+    """The keys of the PDE's entry its solver reads (``PDE.parameters``: type, params, solver)."""
+    cfg = pde_cfg(wildcards.pde)
+    return canonical({k: cfg[k] for k in ("type", "params", "solver") if k in cfg})
 
 
 def pde_type(wildcards):

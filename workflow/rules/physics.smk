@@ -10,7 +10,7 @@ rule physics_pinn:
         "results/physics/pinn/{pde}.csv",
     params:
         ladder=ladder_of,
-        pde_cfg=pde_config,
+        pde_cfg=pde_solver_config,
         settings=canonical(PHYSICS.get("pinn")),
         seed=config["seed"],
     threads: 1
