@@ -220,6 +220,12 @@ def physics_hnn_systems():
     return list(PHYSICS["hnn"]["systems"]) if "hnn" in PHYSICS else []
 
 
+def physics_settings(name, per_job_list):
+    """physics.<name> as one job of it reads it: without the list of the jobs (pinn.pdes, hnn.systems),
+    so adding a PDE or a system reruns none of the others."""
+    return canonical({k: v for k, v in (PHYSICS.get(name) or {}).items() if k != per_job_list})
+
+
 def hamiltonian_data_settings():
     """physics.hnn as the data rule reads it (physics.hnn_bench.hamiltonian_dataset; a test checks it
     reads no other key): the trajectories, not the models or their training."""

@@ -11,7 +11,7 @@ rule physics_pinn:
     params:
         ladder=ladder_of,
         pde_cfg=pde_solver_config,
-        settings=canonical(PHYSICS.get("pinn")),
+        settings=physics_settings("pinn", "pdes"),
         seed=config["seed"],
     threads: 1
     resources:
@@ -71,7 +71,7 @@ rule physics_hnn:
     output:
         "results/physics/hnn/{system}.csv",
     params:
-        settings=canonical(PHYSICS.get("hnn")),
+        settings=physics_settings("hnn", "systems"),
         seed=config["seed"],
     wildcard_constraints:
         system="[a-z][a-z_]*",
