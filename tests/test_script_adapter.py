@@ -205,3 +205,34 @@ def test_hamiltonian_data_reads_only_its_params(tmp_path: Path) -> None:
         settings = _Recording(everything)
         hamiltonian_dataset("pendulum", split, settings, seed)
         assert settings.read <= set(given), settings.read - set(given)
+
+
+START = """
+import sys, types, __main__
+__main__.snakemake = types.SimpleNamespace(log=[sys.argv[1]], threads=1)
+from opbench.script import start_job
+assert "torch" not in sys.modules  # importing the adapter imports no torch
+sm = start_job(torch={torch})
+print("torch" in sys.modules, file=sys.__stdout__)
+if "torch" in sys.modules:
+    import torch
+    print(torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(), file=sys.__stdout__)
+print("to the log", file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("use_torch", [None, True])
+def test_start_job_sets_torch_only_for_torch_jobs(tmp_path: Path, use_torch: bool | None) -> None:
+    """Under Snakemake (an injected object): stderr goes to the log; torch is configured (one thread
+    here, deterministic kernels) when the job uses it and not even imported when it does not."""
+    log = tmp_path / "job.log"
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    proc = subprocess.run([sys.executable, "-c", START.format(torch=use_torch), str(log)], capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.split()
+    if use_torch:
+        assert out == ["True", "1", "True"]
+    else:
+        assert out == ["False"]
+    assert log.read_text() == "to the log\n" and "to the log" not in proc.stderr
