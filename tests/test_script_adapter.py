@@ -50,9 +50,9 @@ def test_every_script_goes_through_the_adapter(script: Path) -> None:
         assert not _calls(tree, own), f"{script.name} calls {own} itself"
 
 
-def test_every_rule_script_is_checked() -> None:
+def test_every_rule_script_is_checked(tmp_path: Path) -> None:
     """The rules' scripts are the files the test above reads (none outside workflow/scripts)."""
-    with snakemake_workflow(SNAKEFILE, [SMOKE]) as workflow:
+    with snakemake_workflow(SNAKEFILE, [SMOKE], workdir=tmp_path) as workflow:
         used = {(Path(r.snakefile).parent / r.script).resolve() for r in workflow.rules if r.script}
     assert used and used <= {p.resolve() for p in SCRIPTS}
 
