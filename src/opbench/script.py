@@ -69,7 +69,6 @@ def start_job(*, torch: bool | None = None, argv: list[str] | None = None) -> An
     sm = injected_job()
     if sm is None:
         sm = job_from_command_line(sys.argv[1:] if argv is None else argv, script=main_script())
-        restart_with_thread_variables(sm.threads)
     if sm.log:
         sys.stderr = open(sm.log[0], "w", buffering=1)  # noqa: SIM115 - stays open for the job's life
     if torch or (torch is None and "torch" in sys.modules):
@@ -128,8 +127,9 @@ def parse_args(argv: list[str], script: Path) -> argparse.Namespace:
 
 
 def job_from_command_line(argv: list[str], script: Path) -> Any:
-    """Build the Snakemake object of the job the command line names, through Snakemake's API, and
-    move into the working directory with the folders of the job's outputs and log made."""
+    """Build the Snakemake object of the job the command line names, through Snakemake's API, start
+    again with the job's thread variables if needed, and move into the working directory with the
+    folders of the job's outputs and log made."""
     args = parse_args(argv, script)
     from snakemake.iocontainers import Snakemake
 
@@ -141,6 +141,7 @@ def job_from_command_line(argv: list[str], script: Path) -> Any:
                        workflow.config, rule.name, None, str(script.parent))
         # a script gets the object unpickled, as Snakemake hands it over (a CanonicalDict arrives a dict)
         sm = pickle.loads(pickle.dumps(sm, protocol=4))
+    restart_with_thread_variables(sm.threads)  # from where it was started: relative paths still hold
     os.chdir(workdir)
     for path in [*sm.output, *sm.log]:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
