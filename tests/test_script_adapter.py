@@ -139,6 +139,7 @@ JOBS = {
     "physics_hnn": {"system": "pendulum"},
     "train": {"pde": "heat", "model": "fno", "seed": "0"},
     "physics_pinn": {"pde": "heat"},
+    "exp_pde_sets": {},
 }
 
 
@@ -163,13 +164,14 @@ def test_params_change_only_with_what_the_job_reads(tmp_path: Path) -> None:
                                                                                        "unet"])), JOBS, tmp_path)
     assert more_models["train"] == base["train"]
     assert more_models["physics_pinn"] == base["physics_pinn"]
+    assert more_models["exp_pde_sets"] == base["exp_pde_sets"]
     # a PDE or system added to a physics experiment runs on its own: the others keep their params
     fewer = _params(_edited_smoke(tmp_path, "fewer", lambda c: (_set("physics.pinn.pdes", ["heat"])(c),
                                                                 _set("physics.hnn.systems", ["pendulum"])(c))),
                     JOBS, tmp_path)
     assert fewer["physics_pinn"] == base["physics_pinn"] and fewer["physics_hnn"] == base["physics_hnn"]
     solver = _params(_edited_smoke(tmp_path, "solver", _set("pdes.heat.params.alpha", 0.02)), JOBS, tmp_path)
-    assert solver["physics_pinn"] != base["physics_pinn"]
+    assert solver["physics_pinn"] != base["physics_pinn"] and solver["exp_pde_sets"] != base["exp_pde_sets"]
 
 
 class _Recording(Mapping):
