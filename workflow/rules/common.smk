@@ -117,9 +117,17 @@ def training_recipe(wildcards):
     return canonical(recipe)
 
 
-def pde_config(wildcards):
-    """The PDE's entry as given to jobs; compared by content, not key order (see ``canonical``)."""
-    return canonical(pde_cfg(wildcards.pde))
+def pde_task_config(wildcards):
+    """The keys of the PDE's entry a training or inference job reads (``task_of_pde``, the grid of its
+    type): adding a model or a seed to the entry reruns none of its other runs."""
+    cfg = pde_cfg(wildcards.pde)
+    return canonical({k: cfg[k] for k in ("type", "history") if k in cfg})
+
+
+def pde_solver_config(wildcards):
+    """The keys of the PDE's entry its solver reads (``PDE.parameters``: type, params, solver)."""
+    cfg = pde_cfg(wildcards.pde)
+    return canonical({k: cfg[k] for k in ("type", "params", "solver") if k in cfg})
 
 
 def pde_type(wildcards):
@@ -210,6 +218,19 @@ def physics_pinn_pdes():
 
 def physics_hnn_systems():
     return list(PHYSICS["hnn"]["systems"]) if "hnn" in PHYSICS else []
+
+
+def physics_settings(name, per_job_list):
+    """physics.<name> as one job of it reads it: without the list of the jobs (pinn.pdes, hnn.systems),
+    so adding a PDE or a system reruns none of the others."""
+    return canonical({k: v for k, v in (PHYSICS.get(name) or {}).items() if k != per_job_list})
+
+
+def hamiltonian_data_settings():
+    """physics.hnn as the data rule reads it (physics.hnn_bench.hamiltonian_dataset; a test checks it
+    reads no other key): the trajectories, not the models or their training."""
+    keys = ("trajectories", "train_periods", "rollout_periods", "points_per_period", "substeps", "energy_tol")
+    return canonical({k: v for k, v in (PHYSICS.get("hnn") or {}).items() if k in keys})
 
 
 def physics_tables():

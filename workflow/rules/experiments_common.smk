@@ -54,8 +54,10 @@ def exp_all_pde_sets():
 
 
 def exp_sets_params():
-    """Per experiment PDE: what its evaluation sets are made from (its own training resolution and taus)."""
-    return canonical({p: {"cfg": pde_cfg(p), "ladder": exp_ladder(p), "train_res": pde_exp(EXP, p)["train_res"],
+    """Per experiment PDE: what its evaluation sets are made from (the data part of its entry, as the
+    data rule takes it, so a model added to the PDE reruns no set; its own training resolution and taus)."""
+    return canonical({p: {"cfg": data_config(pde_cfg(p)), "ladder": exp_ladder(p),
+                          "train_res": pde_exp(EXP, p)["train_res"],
                           "taus": exp_taus(p)} for p in EXP_PDES})
 
 

@@ -39,7 +39,7 @@ def _make_infer_rule(pde):
             train_res=train_res_of(first),
             fine_res=fine_res_of(first),
             n_examples=config["report"]["examples"],
-            pde_cfg=pde_config(first),
+            pde_cfg=pde_task_config(first),
             memory_budget_mb=config["data"]["memory_budget_mb"],
             expect=test_expect(first),
         threads: 1

@@ -10,8 +10,8 @@ rule physics_pinn:
         "results/physics/pinn/{pde}.csv",
     params:
         ladder=ladder_of,
-        pde_cfg=pde_config,
-        settings=canonical(PHYSICS.get("pinn")),
+        pde_cfg=pde_solver_config,
+        settings=physics_settings("pinn", "pdes"),
         seed=config["seed"],
     threads: 1
     resources:
@@ -50,7 +50,7 @@ rule physics_hamiltonian_data:
         train="results/data/hamiltonian/{system}_train.nc",
         test="results/data/hamiltonian/{system}_test.nc",
     params:
-        settings=canonical(PHYSICS.get("hnn")),
+        settings=hamiltonian_data_settings(),
         seed=config["seed"],
     wildcard_constraints:
         system="[a-z][a-z_]*",
@@ -71,7 +71,7 @@ rule physics_hnn:
     output:
         "results/physics/hnn/{system}.csv",
     params:
-        settings=canonical(PHYSICS.get("hnn")),
+        settings=physics_settings("hnn", "systems"),
         seed=config["seed"],
     wildcard_constraints:
         system="[a-z][a-z_]*",
@@ -118,8 +118,8 @@ rule physics_report:
         claims="results/report/physics_claims.csv",
         claims_html="results/report/physics/claims.html",
         figures=report(physics_figures(), caption="../report/figure.rst", category="Physics"),
-    params:
-        config=canonical(config),
+    # no params: the section is drawn from its input tables alone, so a config edit reruns it only
+    # through the tables it changes
     log:
         "logs/physics_report/all.log",
     benchmark:

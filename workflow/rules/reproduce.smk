@@ -9,7 +9,7 @@ rule repro_train:
         history="results/reproduction/{pde}/{model}/s{res}/seed{seed}/history.csv",
         info="results/reproduction/{pde}/{model}/s{res}/seed{seed}/train_info.json",
     params:
-        pde_cfg=pde_config,
+        pde_cfg=pde_task_config,
         model_type=model_type,
         model_hyper=model_hyper,
         training=training_recipe,
@@ -46,7 +46,7 @@ rule repro_infer:
         fine_res=fine_res_of,
         model_type=model_type,
         n_examples=config["report"]["examples"],
-        pde_cfg=pde_config,
+        pde_cfg=pde_task_config,
         memory_budget_mb=config["data"]["memory_budget_mb"],
         model_hyper=model_hyper,
         expect=test_expect,

@@ -9,7 +9,7 @@ rule train:
         history="results/runs/{pde}/{model}/seed{seed}/history.csv",
         info="results/runs/{pde}/{model}/seed{seed}/train_info.json",
     params:
-        pde_cfg=pde_config,
+        pde_cfg=pde_task_config,
         model_type=model_type,
         model_hyper=model_hyper,
         training=training_recipe,

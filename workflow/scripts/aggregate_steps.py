@@ -5,9 +5,9 @@ import sys
 import pandas as pd
 
 from opbench.evaluation.ladder import STEP_COLUMNS, write_csv_atomic
+from opbench.script import start_job
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-sys.stderr = open(sm.log[0], "w", buffering=1)
+sm = start_job()  # log, one-line errors, threads; runs outside Snakemake too
 frames = [f for f in (pd.read_csv(path) for path in sm.input) if not f.empty]
 table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=STEP_COLUMNS)
 if not table.empty:

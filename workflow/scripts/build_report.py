@@ -12,13 +12,11 @@ import xarray as xr
 
 from opbench import __version__
 from opbench.config import config_hash
-from opbench.errors import one_line_errors
 from opbench.report import reproduced
 from opbench.report.build import build_report
+from opbench.script import start_job
 
-one_line_errors()  # an opbench error ends the job with one line in the log, not a traceback
-sm = snakemake  # noqa: F821 - injected by Snakemake
-sys.stderr = open(sm.log[0], "w", buffering=1)
+sm = start_job()  # log, one-line errors, threads; runs outside Snakemake too
 keys = [tuple(k) for k in sm.params.runs]
 histories = {k: pd.read_csv(path) for k, path in zip(keys, sm.input.histories, strict=True)}
 examples = {}

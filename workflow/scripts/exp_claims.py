@@ -13,9 +13,9 @@ from opbench.experiments.claims import cost_text
 from opbench.experiments.claims_fragment import claims_fragments
 from opbench.experiments.convergence import run_costs, unconverged_runs
 from opbench.experiments.plan import measurements_name, pde_exp
+from opbench.script import start_job
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-sys.stderr = open(sm.log[0], "w", buffering=1)
+sm = start_job()  # log, one-line errors, threads; runs outside Snakemake too
 p = sm.params
 measurements = {}  # pde -> budget -> claim -> table (claim 6 has one budget: the base runs')
 for path in map(Path, sm.input.measurements):

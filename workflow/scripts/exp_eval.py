@@ -6,16 +6,14 @@ from functools import cache
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 from opbench.evaluation.ladder import write_csv_atomic
 from opbench.experiments.apply import Trained
 from opbench.experiments.plan import ANTIDERIVATIVE, cell_dir
 from opbench.experiments.registry import MeasureContext, get_claim
+from opbench.script import start_job
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-sys.stderr = open(sm.log[0], "w", buffering=1)
-torch.set_num_threads(max(1, sm.threads))
+sm = start_job(torch=True)  # log, one-line errors, threads, determinism; runs outside Snakemake too
 p, spec = sm.params, get_claim(sm.wildcards.claim)
 exp = {**p.exp, "pde": p.pde}  # the PDE this job measures (experiments.pde or one of also_pdes)
 task = ANTIDERIVATIVE if spec.inputs == "antiderivative" else exp["pde"]

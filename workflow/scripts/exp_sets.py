@@ -4,9 +4,9 @@ import sys
 from pathlib import Path
 
 from opbench.experiments.data import write_pde_sets
+from opbench.script import start_job
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-sys.stderr = open(sm.log[0], "w", buffering=1)
+sm = start_job()  # log, one-line errors, threads; runs outside Snakemake too
 p = sm.params
 paths = []
 for pde, q in p.pdes.items():  # every experiment PDE, each in its own folder

@@ -6,16 +6,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from opbench.data.netcdf import read_pair
 from opbench.experiments.plan import training_draw
+from opbench.script import start_job
 from opbench.seeding import stream
 from opbench.training.trainer import TrainConfig, train
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-sys.stderr = open(sm.log[0], "w", buffering=1)
-torch.set_num_threads(max(1, sm.threads))
+sm = start_job(torch=True)  # log, one-line errors, threads, determinism; runs outside Snakemake too
 p, wc = sm.params, sm.wildcards
 a_tr, u_tr, ds_tr = read_pair(sm.input.train, expect_res=int(wc.res))
 # the data's own grid (Darcy's vertex grid is not periodic; the antiderivative task's files are periodic)

@@ -6,17 +6,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-import torch
-
 from opbench.atomic import atomic_write_text
 from opbench.data.netcdf import read_pair
 from opbench.experiments.tuning import draw_trials, select, split
+from opbench.script import start_job
 from opbench.seeding import stream
 from opbench.training.trainer import TrainConfig, train
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-sys.stderr = open(sm.log[0], "w", buffering=1)
-torch.set_num_threads(max(1, sm.threads))
+sm = start_job(torch=True)  # log, one-line errors, threads, determinism; runs outside Snakemake too
 p, model = sm.params, sm.wildcards.model
 a_tr, u_tr, ds_tr = read_pair(sm.input.train)
 periodic = ds_tr.attrs.get("grid", "periodic") == "periodic"  # the data's own grid (Darcy's is not periodic)

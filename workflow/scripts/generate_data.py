@@ -4,11 +4,9 @@ import json
 import sys
 
 from opbench.data.generate import generate_dataset
-from opbench.errors import one_line_errors
+from opbench.script import start_job
 
-one_line_errors()  # an opbench error ends the job with one line in the log, not a traceback
-sm = snakemake  # noqa: F821 - injected by Snakemake
-sys.stderr = open(sm.log[0], "w", buffering=1)
+sm = start_job()  # one-line errors, the log as stderr, threads; runs outside Snakemake too (see opbench.script)
 p = sm.params
 outputs = {int(r): path for r, path in zip(p.ladder, sm.output, strict=True)}
 info = generate_dataset(

@@ -4,11 +4,10 @@ import json
 import sys
 
 from opbench.evaluation.ladder import evaluate_ladder
-from opbench.training.job import start_torch_job
+from opbench.script import start_job
 from opbench.training.tasks import task_of_pde
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-start_torch_job(sm.log[0], sm.threads)
+sm = start_job(torch=True)  # log, one-line errors, threads, determinism; runs outside Snakemake too
 p = sm.params
 wc = sm.wildcards
 with open(sm.input.info) as fh:

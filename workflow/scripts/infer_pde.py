@@ -3,11 +3,10 @@
 import sys
 
 from opbench.evaluation.runs import RunToEvaluate, evaluate_runs
-from opbench.training.job import start_torch_job
+from opbench.script import start_job
 from opbench.training.tasks import task_of_pde
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-start_torch_job(sm.log[0], sm.threads)
+sm = start_job(torch=True)  # log, one-line errors, threads, determinism; runs outside Snakemake too
 p = sm.params
 outs = zip(sm.input.checkpoints, sm.input.infos, sm.output.metrics, sm.output.examples, sm.output.steps,
            sm.output.spectra, p.runs, strict=True)

@@ -2,15 +2,12 @@
 
 import sys
 
-import torch
-
 from opbench.data.netcdf import read_pair, write_netcdf
 from opbench.evaluation.ladder import write_csv_atomic
 from opbench.physics.diffusion_bench import diffusion_benchmark
+from opbench.script import start_job
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-sys.stderr = open(sm.log[0], "w", buffering=1)
-torch.set_num_threads(sm.threads)
+sm = start_job(torch=True)  # log, one-line errors, threads, determinism; runs outside Snakemake too
 train_u, test_u = read_pair(sm.input.train)[1], read_pair(sm.input.test)[1]
 table, samples = diffusion_benchmark(train_u, test_u, sm.params.settings, sm.params.seed)
 write_netcdf(samples, sm.output.samples)

@@ -3,9 +3,9 @@
 import sys
 
 from opbench.physics.hnn_bench import write_hamiltonian
+from opbench.script import start_job
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-sys.stderr = open(sm.log[0], "w", buffering=1)
+sm = start_job()  # log, one-line errors, threads; runs outside Snakemake too
 for split in ("train", "test"):
     path = getattr(sm.output, split)
     write_hamiltonian(path, sm.wildcards.system, split, sm.params.settings, sm.params.seed)

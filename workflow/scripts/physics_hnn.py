@@ -2,15 +2,13 @@
 
 import sys
 
-import torch
 import xarray as xr
 
 from opbench.evaluation.ladder import write_csv_atomic
 from opbench.physics.hnn_bench import final_drift, hnn_benchmark
+from opbench.script import start_job
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-sys.stderr = open(sm.log[0], "w", buffering=1)
-torch.set_num_threads(sm.threads)
+sm = start_job(torch=True)  # log, one-line errors, threads, determinism; runs outside Snakemake too
 with xr.open_dataset(sm.input.train) as tr, xr.open_dataset(sm.input.test) as te:
     table = hnn_benchmark(tr.load(), te.load(), sm.params.settings, sm.params.seed)
 write_csv_atomic(table, sm.output[0])

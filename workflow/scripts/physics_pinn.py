@@ -3,14 +3,12 @@
 import sys
 
 import pandas as pd
-import torch
 
 from opbench.evaluation.ladder import write_csv_atomic
 from opbench.physics.pinn_bench import operator_rows, pinn_vs_solver
+from opbench.script import start_job
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-sys.stderr = open(sm.log[0], "w", buffering=1)
-torch.set_num_threads(sm.threads)
+sm = start_job(torch=True)  # log, one-line errors, threads, determinism; runs outside Snakemake too
 tests = dict(zip(sm.params.ladder, sm.input.tests, strict=True))
 table = pinn_vs_solver(sm.wildcards.pde, sm.params.pde_cfg, tests, sm.params.settings, sm.params.seed)
 metrics = pd.concat([pd.read_csv(p) for p in sm.input.operator], ignore_index=True)

@@ -6,9 +6,9 @@ import pandas as pd
 
 from opbench.evaluation.ladder import write_csv_atomic
 from opbench.physics.pinn_bench import amortization
+from opbench.script import start_job
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-sys.stderr = open(sm.log[0], "w", buffering=1)
+sm = start_job()  # log, one-line errors, threads; runs outside Snakemake too
 table = pd.concat([pd.read_csv(p) for p in sm.input], ignore_index=True)
 out = amortization(table, sm.params.operator, sm.params.train_samples)
 write_csv_atomic(out, sm.output[0])

@@ -8,9 +8,9 @@ import pandas as pd
 from opbench.atomic import atomic_write_text
 from opbench.evaluation.ladder import write_csv_atomic
 from opbench.report.physics import claims_rows_fragment, physics_section
+from opbench.script import start_job
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-sys.stderr = open(sm.log[0], "w", buffering=1)
+sm = start_job()  # log, one-line errors, threads; runs outside Snakemake too
 section = Path(sm.output.section)
 html, claims = physics_section(list(sm.input), Path(sm.output.figures[0]).parent)
 atomic_write_text(section, html)

@@ -5,12 +5,10 @@ import sys
 import pandas as pd
 
 from opbench.atomic import atomic_write_text
-from opbench.errors import one_line_errors
 from opbench.report.reproduction import budget_line, html_section, markdown, reproduction_table, transfer_table
+from opbench.script import start_job
 
-one_line_errors()
-sm = snakemake  # noqa: F821 - injected by Snakemake
-sys.stderr = open(sm.log[0], "w", buffering=1)
+sm = start_job()  # log, one-line errors, threads; runs outside Snakemake too
 p = sm.params
 metrics = pd.concat([pd.read_csv(path) for path in sm.input], ignore_index=True)
 metrics = metrics[metrics["model"].isin(list(p.kinds))]

@@ -5,15 +5,14 @@ import os
 import sys
 
 from opbench.atomic import atomic_write_text
+from opbench.script import start_job
 from opbench.seeding import stream
 from opbench.solvers import get_pde
 from opbench.training.datasets import NetCDFPairs, open_pairs
-from opbench.training.job import start_torch_job
 from opbench.training.tasks import task_of_pde
 from opbench.training.trainer import TrainConfig, train_pairs
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-start_torch_job(sm.log[0], sm.threads)
+sm = start_job(torch=True)  # log, one-line errors, threads, determinism; runs outside Snakemake too
 p = sm.params
 wc = sm.wildcards
 task = task_of_pde(p.pde_cfg)  # static a -> u, or rollout windows (history snapshots -> next)
