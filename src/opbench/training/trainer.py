@@ -441,23 +441,11 @@ def train(
     return train_pairs(model_name, model_kwargs, ArrayPairs(a_train, u_train), ArrayPairs(a_val, u_val), **options)
 
 
-def train_pairs(
-    model_name: str,
-    model_kwargs: dict[str, Any],
-    train_set: Pairs,
-    val_set: Pairs,
-    *,
-    periodic: bool,
-    cfg: TrainConfig,
-    seed: int,
-    checkpoint_path: str | os.PathLike,
-    history_path: str | os.PathLike,
-    device: str | None = None,
-    progress: bool = True,
-    resume_path: str | os.PathLike | None = None,
-    sources: tuple[str, str] | None = None,
-) -> dict[str, Any]:
-    """Train ``model_name`` on the pairs of ``train_set``, validating on ``val_set``: ``Trainer(...).fit()``.
+def train_pairs(model_name: str, model_kwargs: dict[str, Any], train_set: Pairs, val_set: Pairs,
+                **options: Any) -> dict[str, Any]:
+    """Train ``model_name`` on the pairs of ``train_set``, validating on ``val_set``: ``Trainer(...).fit()``
+    with the keyword-only ``options`` of ``Trainer`` (periodic, cfg, seed, checkpoint_path,
+    history_path, device, progress, resume_path, sources).
 
     The sets are held in memory or read lazily from their files (``opbench.training.datasets``);
     the result is the same bit for bit on CPU. Writes the best-validation checkpoint to
@@ -473,6 +461,4 @@ def train_pairs(
     ``TrainingInterrupted``. A call that finds a resume state of the same setup continues from it
     (the result is bit for bit that of an uninterrupted run on CPU) and deletes it when done.
     """
-    return Trainer(model_name, model_kwargs, train_set, val_set, periodic=periodic, cfg=cfg, seed=seed,
-                   checkpoint_path=checkpoint_path, history_path=history_path, device=device, progress=progress,
-                   resume_path=resume_path, sources=sources).fit()
+    return Trainer(model_name, model_kwargs, train_set, val_set, **options).fit()
