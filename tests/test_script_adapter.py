@@ -95,6 +95,17 @@ def test_an_output_file_names_the_job_and_a_bad_job_is_one_line(tmp_path: Path) 
     assert len(lines) == 1 and lines[0].startswith("opbench error: ") and "repro_train" in lines[0], proc.stderr
 
 
+def test_wildcards_outside_the_rules_constraints_are_one_line_before_any_compute(tmp_path: Path) -> None:
+    """A value the rule's file pattern takes but its wildcard constraints refuse (a job Snakemake never
+    runs) is refused by name, not run into a KeyError deep in the data code."""
+    proc = _run_script("generate_data.py", "pde=heat", "split=bogus", cwd=tmp_path)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("opbench error: "), proc.stderr
+    assert "split" in lines[0] and "train|val|test" in lines[0]
+    assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
+
+
 def test_bad_script_input_is_one_line_in_the_log(tmp_path: Path) -> None:
     """physics_diffusion (which did not install the one-line hook before the adapter) on an unreadable
     input file: its log holds one line naming the file, not a traceback."""

@@ -222,7 +222,13 @@ def select_job(workflow: Any, script: Path, job: list[str], rule_name: str | Non
         raise ScriptUsageError(f"wildcards {given or '(none)'} fit {len(found)} rules of {script.name}: "
                                f"give --rule or the wildcards of one of: {listed}")
     rule = found[0]
-    return rule, {k: v for k, v in given.items() if k in rule.wildcard_names}
+    wildcards = {k: v for k, v in given.items() if k in rule.wildcard_names}
+    if rule.output and not rule.is_producer(rule.output[0].apply_wildcards(wildcards)):
+        # the rule's pattern takes these values, its wildcard constraints do not: Snakemake never runs that job
+        allowed = "; ".join(f"{k} ~ {v}" for k, v in {**rule.workflow.wildcard_constraints,
+                                                       **rule.wildcard_constraints}.items() if k in wildcards)
+        raise ScriptUsageError(f"wildcards {wildcards} break {rule.name}'s wildcard constraints ({allowed})")
+    return rule, wildcards
 
 
 def _fits(rule: Any, given: dict[str, str]) -> bool:
