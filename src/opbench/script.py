@@ -39,8 +39,8 @@ yourself, e.g. under a debugger, to avoid the restart).
 from __future__ import annotations
 
 import argparse
+import copy
 import os
-import pickle
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -139,8 +139,9 @@ def job_from_command_line(argv: list[str], script: Path) -> Any:
         job = make_job(workflow, rule.name, wildcards)
         sm = Snakemake(job.input, job.output, job.params, job.wildcards, job.threads, job.resources, job.log,
                        workflow.config, rule.name, None, str(script.parent))
-        # a script gets the object unpickled, as Snakemake hands it over (a CanonicalDict arrives a dict)
-        sm = pickle.loads(pickle.dumps(sm, protocol=4))
+        # a script gets the object as Snakemake hands it over, pickled: a deep copy goes through the same
+        # reduce protocol (a CanonicalDict arrives a dict) without unpickling anything
+        sm = copy.deepcopy(sm)
     restart_with_thread_variables(sm.threads)  # from where it was started: relative paths still hold
     os.chdir(workdir)
     for path in [*sm.output, *sm.log]:
