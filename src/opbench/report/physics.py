@@ -21,7 +21,7 @@ from opbench.intervals import mean_interval
 from opbench.physics.hnn_bench import final_drift
 from opbench.physics.pinn_bench import break_even
 from opbench.plotting import model_colours, save_figure
-from opbench.render.formatting import number
+from opbench.render.formatting import interval, number
 from opbench.render.html import render, table_data
 
 CLAIM_COLUMNS = ["claim", "experiment", "effect", "ci_low", "ci_high", "verdict", "section"]
@@ -264,6 +264,6 @@ def claims_rows_fragment(rows: pd.DataFrame) -> str:
         return ""
     body = [{"claim": str(r["claim"]), "experiment": str(r["experiment"]), "verdict": str(r["verdict"]),
              "anchor": str(r.get("section_id", "physics")),
-             "measure": f"{number(r['effect'])} [{number(r['ci_low'])}, {number(r['ci_high'])}]"}
+             "measure": interval(r["effect"], r["ci_low"], r["ci_high"])}
             for r in rows.to_dict("records")]
     return str(render("physics_claims.html.j2", rows=body))
