@@ -19,17 +19,16 @@ from opbench.evaluation.bands import band_errors
 from opbench.evaluation.inference import predict
 from opbench.evaluation.metrics import rel_l2
 from opbench.models.point_utils import grid_points, interpolate_points_1d
-from opbench.training.checkpoint import Checkpoint, read_checkpoint
+from opbench.training.checkpoint import read_checkpoint
 
 POINT_MODELS = ("galerkin_transformer", "deeponet")
 
 
 class Trained:
-    """A checkpoint read once (a path, or a ``Checkpoint`` already read) with its registry name, training
-    grid and normalizer."""
+    """A checkpoint read once, with its registry name, training grid and normalizer."""
 
-    def __init__(self, checkpoint: str | Path | Checkpoint) -> None:
-        ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else read_checkpoint(checkpoint)
+    def __init__(self, path: str | Path) -> None:
+        ckpt = read_checkpoint(path)
         self.model, self.normalizer, self.meta = ckpt.model, ckpt.normalizer, ckpt.meta
         self.kind = ckpt.model_name
         self.grid = tuple(ckpt.kwargs["grid"])
