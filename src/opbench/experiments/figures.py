@@ -107,7 +107,8 @@ def _error_matrices(fig, m: pd.DataFrame, models: list[str]) -> None:
     bar.set_label(f"relative L2 error ({scale}, shared)", fontsize=8)
     bar.ax.tick_params(labelsize=8)
     if isinstance(norm, LogNorm):  # plain-number labels at 1-2-5 steps, minor ticks unlabelled
-        bar.set_ticks(log_ticks(norm.vmin, norm.vmax), labels=[f"{v:g}" for v in log_ticks(norm.vmin, norm.vmax)])
+        ticks = log_ticks(norm.vmin, norm.vmax)
+        bar.set_ticks(ticks, labels=[f"{v:g}" for v in ticks])
         bar.ax.yaxis.set_minor_formatter(NullFormatter())
     fig.suptitle("restricted truth, mean over seeds; red outline: evaluated at the training resolution", fontsize=9)
 
