@@ -47,9 +47,11 @@ claims = [r.row() | {"details": [[label, iv.mean, iv.low, iv.high, iv.n] for lab
 payload = {"alpha": p.exp.get("alpha", DEFAULT_ALPHA), "budgets": [f"{b}x" for b in p.budgets],
            "protocol": p.exp.get("protocol", "reduced"), "seeds": list(p.exp["seeds"]),
            "claims": claims}
-atomic_write_text(sm.output.table, json.dumps(payload, indent=2, allow_nan=True))
-write_csv_atomic(pd.DataFrame([r.row() for r in results]), sm.output.csv)
-front, sections = claims_fragments(json.loads(json.dumps(payload, allow_nan=True)))  # the page's, as the JSON says
+text = json.dumps(payload, indent=2, allow_nan=True)
+atomic_write_text(sm.output.table, text)
+table = pd.DataFrame([r.row() for r in results])
+write_csv_atomic(table, sm.output.csv)
+front, sections = claims_fragments(json.loads(text))  # the page's, as the JSON says
 atomic_write_text(sm.output.front, front)
 atomic_write_text(sm.output.sections, sections)
-print(pd.DataFrame([r.row() for r in results]).to_string(), file=sys.stderr)
+print(table.to_string(), file=sys.stderr)
